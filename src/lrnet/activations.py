@@ -1,0 +1,91 @@
+"""Hidden-layer activations: each forward rule sits next to its derivative.
+
+Every entry of :data:`ACTIVATIONS` is a pair ``(forward, backward)`` working in place:
+
+``forward(Z)``
+    overwrites the pre-activation ``Z`` with ``f(Z)``.
+``backward(A, delta)``
+    multiplies ``delta`` by ``f'(z)`` written *from the output* ``A = f(z)``, as
+    scikit-learn does (``delta *= A * (1 - A)`` for the logistic).  It may use ``A``
+    as scratch space and overwrite it: the backward pass calls it only once the
+    layer's output is no longer needed.  This is what keeps the step loop free of
+    temporary arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import expit
+
+Forward = Callable[[np.ndarray], None]
+Backward = Callable[[np.ndarray, np.ndarray], None]
+
+#: slope of ``leaky_relu`` for negative inputs
+LEAKY_SLOPE = 0.01
+
+
+def identity(Z: np.ndarray) -> None:
+    """f(z) = z."""
+
+
+def identity_backward(A: np.ndarray, delta: np.ndarray) -> None:
+    """f'(z) = 1: delta is unchanged."""
+
+
+def logistic(Z: np.ndarray) -> None:
+    """f(z) = 1 / (1 + exp(-z)), computed without overflow."""
+    expit(Z, out=Z)
+
+
+def logistic_backward(A: np.ndarray, delta: np.ndarray) -> None:
+    """f'(z) = A (1 - A)."""
+    delta *= A
+    np.subtract(1.0, A, out=A)
+    delta *= A
+
+
+def tanh(Z: np.ndarray) -> None:
+    """f(z) = tanh(z)."""
+    np.tanh(Z, out=Z)
+
+
+def tanh_backward(A: np.ndarray, delta: np.ndarray) -> None:
+    """f'(z) = 1 - A**2."""
+    np.square(A, out=A)
+    np.subtract(1.0, A, out=A)
+    delta *= A
+
+
+def relu(Z: np.ndarray) -> None:
+    """f(z) = max(z, 0)."""
+    np.maximum(Z, 0.0, out=Z)
+
+
+def relu_backward(A: np.ndarray, delta: np.ndarray) -> None:
+    """f'(z) = 1 where A > 0 else 0; ``sign(A)`` is exactly that since A >= 0."""
+    np.sign(A, out=A)
+    delta *= A
+
+
+def leaky_relu(Z: np.ndarray) -> None:
+    """f(z) = z if z > 0 else 0.01 z."""
+    np.maximum(Z, LEAKY_SLOPE * Z, out=Z)
+
+
+def leaky_relu_backward(A: np.ndarray, delta: np.ndarray) -> None:
+    """f'(z) = 1 where A > 0 else 0.01, mapped from sign(A) in {-1, 1}."""
+    np.sign(A, out=A)
+    A *= 0.5 * (1.0 - LEAKY_SLOPE)
+    A += 0.5 * (1.0 + LEAKY_SLOPE)
+    delta *= A
+
+
+ACTIVATIONS: dict[str, tuple[Forward, Backward]] = {
+    "identity": (identity, identity_backward),
+    "logistic": (logistic, logistic_backward),
+    "tanh": (tanh, tanh_backward),
+    "relu": (relu, relu_backward),
+    "leaky_relu": (leaky_relu, leaky_relu_backward),
+}

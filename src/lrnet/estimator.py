@@ -1,0 +1,526 @@
+"""``LRNClassifier``: the scikit-learn face of lrnet, thin over :mod:`lrnet.training`."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import compute_sample_weight
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from . import training
+from .activations import ACTIVATIONS
+from .initializers import init_flat
+from .losses import log_probabilities_, probabilities_
+from .network import Layout, Net, predict_logits
+from .optim.schedules import SCHEDULES
+from .validation import (
+    check_finite,
+    check_hidden_layer_sizes,
+    check_lengths,
+    check_sample_weight_values,
+    explain_conversion_error,
+    suggest_option,
+)
+
+SOLVERS = ("lbfgs", "sgd", "adam")
+
+
+def make_rng(random_state) -> np.random.Generator:
+    """A ``Generator`` from ``random_state``; never the global NumPy state."""
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, Integral):
+        return np.random.default_rng(int(random_state))
+    rs = check_random_state(random_state)
+    return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+
+
+class LRNClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression network: a feed-forward classifier trained by backpropagation.
+
+    The output layer is logistic: one sigmoid unit for a binary problem, one sigmoid
+    per label for multi-label ``y`` (an indicator matrix), softmax for multi-class.
+    Training minimises the weighted mean cross-entropy plus
+    ``0.5 * alpha * ||W||^2 / sum(sample_weight)``, scikit-learn's objective.  With
+    ``hidden_layer_sizes=()`` this is (multinomial) logistic regression.
+
+    Every parameter of :class:`sklearn.neural_network.MLPClassifier` is accepted with the
+    same name, default and meaning.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Units of each hidden layer; ``()`` for none.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, default='relu'
+        Hidden-layer activation.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        Optimizer.
+    alpha : float, default=1e-4
+        L2 penalty strength.
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of the sgd solver.
+    learning_rate_init : float, default=1e-3
+        Initial learning rate (sgd, adam).
+    power_t : float, default=0.5
+        Exponent of 'invscaling'.
+    max_iter : int, default=200
+        Epochs for sgd/adam, iterations for lbfgs.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split.
+    tol : float, default=1e-4
+        Improvement threshold of the stopping rule (gradient tolerance for lbfgs).
+    verbose : bool, default=False
+        Print one line per epoch.
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` and ``intercepts_``.
+    momentum : float, default=0.9
+        Momentum of sgd.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified) and stop when its accuracy stalls;
+        the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    beta_1, beta_2, epsilon : float
+        Adam's moment decays and numerical constant.
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before stopping.
+    max_fun : int, default=15000
+        Maximum function evaluations of lbfgs.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, t_, loss_,
+    loss_curve_, best_loss_, validation_scores_, best_validation_score_, n_layers_,
+    n_outputs_, out_activation_
+        As in ``MLPClassifier``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label-indicator matrix for multi-label problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; 0 drops a row.
+
+        Returns
+        -------
+        self : LRNClassifier
+            The fitted estimator.
+        """
+        first = not (self.warm_start and hasattr(self, "coefs_"))
+        return self._fit(X, y, sample_weight, classes=None, incremental=False, reset=first)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over ``X, y``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the problem; required on the first call.
+
+        Returns
+        -------
+        self : LRNClassifier
+            The updated estimator.
+        """
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
+                f"not solver={self.solver!r}. Use fit, or set solver='adam'."
+            )
+        first = not hasattr(self, "coefs_")
+        return self._fit(X, y, sample_weight, classes=classes, incremental=True, reset=first)
+
+    def _validate_params_with_hints(self) -> None:
+        try:
+            self._validate_params()
+        except InvalidParameterError as err:
+            options = {"activation": ACTIVATIONS, "solver": SOLVERS, "learning_rate": SCHEDULES}
+            raise suggest_option(err, self.get_params(), options) from None
+
+    def _fit(self, X, y, sample_weight, classes, incremental, reset):
+        self._validate_params_with_hints()
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: there is no fixed data "
+                "set to hold out. Set early_stopping=False, or use fit."
+            )
+        X, y = self._validate_fit_data(X, y, reset)
+        if reset:
+            self._set_labels(y, classes, incremental)
+        Y = self._encode_targets(y, classes if incremental and not reset else None, X.dtype)
+        sample_weight = self._combined_weights(sample_weight, X, y)
+
+        layout = Layout((X.shape[1], *hidden, Y.shape[1]))
+        out_kind = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        net = Net(layout, self.activation, out_kind)
+        rng = self._rng if (incremental and not reset) else make_rng(self.random_state)
+        if reset:
+            params = init_flat(layout, self.activation, rng, X.dtype)
+        else:
+            params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
+        config = self._config(X.shape[0])
+        state = self._next_state(config, params, reset, incremental)
+
+        try:
+            params = self._train(net, params, X, Y, y, sample_weight, config, state, rng,
+                                 incremental)
+        except training.DivergenceError:
+            if incremental:
+                self.__dict__.pop("_state", None)  # its moments hold NaN now
+            raise
+
+        self.coefs_, self.intercepts_ = layout.views(params)
+        self._state, self._rng = state, rng
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layout.layer_units)
+        self.out_activation_ = out_kind
+        self._publish(config, state)
+        return self
+
+    def _train(self, net, params, X, Y, y, sample_weight, config, state, rng, incremental):
+        if config.solver == "lbfgs":
+            return training.fit_lbfgs(net, params, X, Y, sample_weight, config, state)
+        score_fn = None
+        if config.early_stopping:
+            X, Y, sample_weight, score_fn = self._validation_split(
+                net, X, Y, y, sample_weight, rng
+            )
+        max_epochs = 1 if incremental else config.max_iter
+        return training.fit_loop(
+            net, params, X, Y, sample_weight, config, state, rng, max_epochs, score_fn
+        )
+
+    def _config(self, n_samples: int) -> training.Config:
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            batch_size = min(self.batch_size, n_samples)
+        return training.Config(
+            solver=self.solver,
+            learning_rate_init=self.learning_rate_init,
+            learning_rate=self.learning_rate,
+            power_t=self.power_t,
+            momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            alpha=self.alpha,
+            batch_size=batch_size,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            verbose=bool(self.verbose),
+        )
+
+    def _next_state(self, config, params, reset, incremental) -> training.State:
+        old = getattr(self, "_state", None)
+        if old is None or reset:
+            return training.init_state(config, params)
+        if incremental:
+            old.n_iter = 0
+            return old
+        # warm start: keep the history and the stopping monitor, restart the optimizer
+        fresh = training.init_state(config, params)
+        fresh.monitor, fresh.loss_curve = old.monitor, old.loss_curve
+        fresh.validation_scores, fresh.history, fresh.t = (
+            old.validation_scores, old.history, old.t
+        )
+        return fresh
+
+    def _publish(self, config, state) -> None:
+        """Copy the training state into scikit-learn's fitted attributes."""
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self.loss_ = state.loss
+        self.loss_curve_ = list(state.loss_curve)
+        self.history_ = list(state.history)
+        if config.early_stopping:
+            self.validation_scores_ = list(state.validation_scores)
+            self.best_validation_score_ = state.monitor.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
+
+    # ------------------------------------------------------------------ data
+    def _validate_fit_data(self, X, y, reset):
+        if y is None:
+            raise ValueError(
+                "LRNClassifier requires y to be passed, but the target y is None. "
+                "Pass the class labels as the second argument of fit."
+            )
+        check_lengths(X, y)
+        try:
+            X, y = validate_data(
+                self, X, y, reset=reset, accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32], multi_output=True, ensure_all_finite=False,
+                y_numeric=False,
+            )
+        except (ValueError, TypeError) as err:
+            raise explain_conversion_error(err, X) from None
+        check_finite(X)
+        if sp.issparse(X):
+            X = X.tocsr()
+            X.sort_indices()
+        check_classification_targets(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        return X, y
+
+    def _set_labels(self, y, classes, incremental) -> None:
+        self._label_binarizer = LabelBinarizer()
+        y_type = type_of_target(y)
+        if incremental and not y_type.startswith("multilabel"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: the full list "
+                    "of labels, e.g. classes=np.unique(y_all)."
+                )
+            self._label_binarizer.fit(classes)
+        else:
+            self._label_binarizer.fit(y)
+        self.classes_ = self._label_binarizer.classes_
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains only one class ({self.classes_[0]!r}) among {len(y)} samples; "
+                "a classifier needs at least 2 classes. Check the target column, or add "
+                "samples of the other classes."
+            )
+
+    def _encode_targets(self, y, classes, dtype) -> np.ndarray:
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has shape {y.shape}, but this model was fitted on a multi-label "
+                    f"indicator matrix with {len(self.classes_)} columns."
+                )
+            return np.ascontiguousarray(y, dtype=dtype)
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has label(s) {unknown.tolist()} that are not among the classes "
+                f"{self.classes_.tolist()} this model knows. On the first partial_fit call, "
+                "pass every label of the problem in `classes`."
+            )
+        return self._label_binarizer.transform(y).astype(dtype)
+
+    def _combined_weights(self, sample_weight, X, y):
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=X.dtype)
+            if sw.ndim == 0:
+                sw = np.full(X.shape[0], sw, dtype=X.dtype)
+            if sw.shape != (X.shape[0],):
+                raise ValueError(
+                    f"sample_weight has shape {sw.shape}, expected ({X.shape[0]},): one "
+                    "weight per row of X."
+                )
+            check_sample_weight_values(sw)
+        if self.class_weight is not None:
+            if y.ndim == 2:
+                raise ValueError(
+                    "class_weight is not supported for multi-label y. Pass per-sample "
+                    "weights in sample_weight instead."
+                )
+            cw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            sw = cw if sw is None else sw * cw
+        if sw is not None and y.ndim == 1:
+            live = np.unique(y[sw > 0])
+            if live.size < 2:
+                raise ValueError(
+                    f"After weighting, only the class {live.tolist()} has a positive weight; "
+                    "a classifier needs at least 2 classes with positive sample_weight."
+                )
+        return sw
+
+    def _validation_split(self, net, X, Y, y, sample_weight, rng):
+        stratify = y if y.ndim == 1 else None
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
+        parts = train_test_split(
+            *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+        X_tr, X_val, Y_tr, _, _, y_val = parts[:6]
+        sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                f"The validation set is too small ({X_val.shape[0]} sample(s)). Increase "
+                "'validation_fraction' or the size of your dataset."
+            )
+        if sp.issparse(X_tr):
+            X_tr = X_tr.tocsr()
+        else:
+            X_tr = np.ascontiguousarray(X_tr)
+
+        def score(params):
+            coefs, intercepts = net.layout.views(params)
+            logits = predict_logits(coefs, intercepts, X_val, net.activation)
+            pred = self._labels_from_logits(logits)
+            return float(accuracy_score(y_val, pred, sample_weight=sw_val))
+
+        return X_tr, np.ascontiguousarray(Y_tr), sw_tr, score
+
+    # ------------------------------------------------------------------ prediction
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "coefs_")
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+        )
+        check_finite(X)
+        return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
+
+    def _labels_from_logits(self, Z):
+        if self.out_activation_ == "softmax":
+            return self.classes_[np.argmax(Z, axis=1)]
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return (Z > 0).astype(int)
+        return self.classes_[(Z[:, 0] > 0).astype(int)]
+
+    def predict(self, X):
+        """Predict class labels (an indicator matrix for multi-label problems)."""
+        return self._labels_from_logits(self._logits(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes); finite for any finite input."""
+        Z = self._logits(X)
+        if self.out_activation_ == "softmax" or Z.shape[1] > 1:
+            return probabilities_(Z, self.out_activation_)
+        return np.hstack([expit(-Z), expit(Z)])
+
+    def predict_log_proba(self, X):
+        """Log class probabilities, computed from the logits (no ``log(0)``)."""
+        Z = self._logits(X)
+        if self.out_activation_ == "softmax" or Z.shape[1] > 1:
+            return log_probabilities_(Z, self.out_activation_)
+        return np.hstack([log_expit(-Z), log_expit(Z)])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_/intercepts_ are views into one buffer; ship them as plain arrays
+        if "coefs_" in state:
+            state["coefs_"] = [np.array(w) for w in state["coefs_"]]
+            state["intercepts_"] = [np.array(b) for b in state["intercepts_"]]
+        return state

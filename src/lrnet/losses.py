@@ -1,0 +1,115 @@
+"""The logistic output layer and its cross-entropy, computed from logits.
+
+Two output links cover every problem lrnet solves:
+
+``"logistic"``
+    one independent sigmoid per output unit: a binary problem (one unit) or a
+    multi-label problem (one unit per label).  Loss per sample
+    ``sum_k softplus(z_k) - y_k z_k`` with ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``,
+    which equals ``-[y log p + (1 - y) log(1 - p)]`` but never takes ``log(0)``.
+``"softmax"``
+    a multi-class problem.  Loss per sample ``logsumexp(z) - sum_k y_k z_k``, which
+    equals ``-sum_k y_k log p_k`` when the targets of a row sum to one.
+
+**The output shortcut.**  For both pairs (sigmoid + binary cross-entropy, softmax +
+categorical cross-entropy) the derivative of the loss with respect to the logits is
+exactly ``p - y``.  It holds only for these canonical link/loss pairs, and for softmax
+only when each target row sums to one (one-hot or smoothed labels).  With sample
+weights ``w`` the objective is ``sum_i w_i l_i / sum_i w_i``, so row ``i`` of the
+output delta is ``(p_i - y_i) w_i / sum(w)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+OUTPUT_KINDS = ("logistic", "softmax")
+
+
+def probabilities_(Z: np.ndarray, kind: str) -> np.ndarray:
+    """Turn logits ``Z`` into probabilities in place and return ``Z``."""
+    if kind == "logistic":
+        return expit(Z, out=Z)
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def log_probabilities_(Z: np.ndarray, kind: str) -> np.ndarray:
+    """Turn logits ``Z`` into log-probabilities in place, stably, and return ``Z``.
+
+    Logistic: ``log sigmoid(z) = -softplus(-z)``.  Softmax: ``z - logsumexp(z)``.
+    """
+    if kind == "logistic":
+        # -softplus(-z) = min(z, 0) - log1p(exp(-|z|))
+        t = np.log1p(np.exp(-np.abs(Z)))
+        np.minimum(Z, 0.0, out=Z)
+        Z -= t
+        return Z
+    Z -= Z.max(axis=1, keepdims=True)
+    Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return Z
+
+
+def loss_and_delta(
+    Z: np.ndarray,
+    Y: np.ndarray,
+    row_weight: np.ndarray | None,
+    kind: str,
+    delta: np.ndarray,
+    tmp: np.ndarray,
+    row: np.ndarray,
+    row2: np.ndarray,
+) -> float:
+    """Weighted mean cross-entropy of logits ``Z`` against targets ``Y``.
+
+    Writes ``delta = dL/dZ = (p - y) * row_weight`` (see the module docstring) and
+    returns the loss ``sum_i row_weight_i * l_i``.  ``row_weight`` already holds
+    ``w_i / sum(w)``; ``None`` means ``1 / n`` for every row.  ``Z`` is left intact.
+
+    Parameters
+    ----------
+    Z, Y : ndarray of shape (m, k)
+        Logits and targets.
+    row_weight : ndarray of shape (m, 1) or None
+        Normalised sample weights.
+    kind : {"logistic", "softmax"}
+        The output link.
+    delta, tmp : ndarray of shape (m, k)
+        Output buffer for the gradient, and scratch space.
+    row, row2 : ndarray of shape (m, 1)
+        Scratch space.
+    """
+    if kind == "logistic":
+        # per element: log1p(exp(-|z|)) + max(z, 0) - y z
+        np.abs(Z, out=tmp)
+        np.negative(tmp, out=tmp)
+        np.exp(tmp, out=tmp)
+        np.log1p(tmp, out=tmp)
+        np.maximum(Z, 0.0, out=delta)
+        tmp += delta
+        np.multiply(Y, Z, out=delta)
+        tmp -= delta
+        np.sum(tmp, axis=1, keepdims=True, out=row)
+        expit(Z, out=delta)
+    else:
+        # per row: logsumexp(z) - sum_k y_k z_k, with logsumexp = max + log(sum(exp(z - max)))
+        np.max(Z, axis=1, keepdims=True, out=row)
+        np.subtract(Z, row, out=delta)
+        np.exp(delta, out=delta)
+        np.sum(delta, axis=1, keepdims=True, out=row2)
+        delta /= row2
+        np.log(row2, out=row2)
+        row2 += row
+        np.multiply(Y, Z, out=tmp)
+        np.sum(tmp, axis=1, keepdims=True, out=row)
+        np.subtract(row2, row, out=row)
+    delta -= Y
+    m = Z.shape[0]
+    if row_weight is None:
+        delta *= 1.0 / m
+        return float(row.sum()) / m
+    delta *= row_weight
+    return float(np.vdot(row, row_weight))

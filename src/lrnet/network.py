@@ -1,0 +1,229 @@
+"""A feed-forward network over one flat parameter buffer: pure forward and backward.
+
+Parameters live in one contiguous array: first every weight matrix (layer by layer,
+C order), then every intercept vector.  ``Layout.views`` returns per-layer views, so an
+optimizer updates all parameters with a few vectorised operations over one array, the
+L2 penalty is one dot product over the leading ``n_coef`` entries, and L-BFGS needs no
+packing.  Gradients share the same layout.
+
+Notation, for layer ``l = 0 .. L-1`` with input ``A_0 = X``::
+
+    Z_{l+1} = A_l W_l + b_l          A_{l+1} = f(Z_{l+1})   (hidden layers)
+    Z_L     = logits                 p = sigmoid(Z_L) or softmax(Z_L)
+
+Backward, with ``delta_L = dLoss/dZ_L`` from :func:`lrnet.losses.loss_and_delta`::
+
+    dW_l = A_l^T delta_{l+1}         db_l = sum_rows(delta_{l+1})
+    delta_l = (delta_{l+1} W_l^T) * f'(Z_l)       (never for l = 0: no gradient wrt X)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import get_blas_funcs
+
+from .activations import ACTIVATIONS
+from .losses import loss_and_delta
+
+
+def axpy(x: np.ndarray, y: np.ndarray, a: float) -> None:
+    """``y += a * x`` in place through BLAS, without a temporary array."""
+    get_blas_funcs("axpy", (x,))(x, y, a=a)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Shapes and offsets of every layer inside the flat parameter buffer."""
+
+    layer_units: tuple[int, ...]
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (hidden layers + 1)."""
+        return len(self.layer_units) - 1
+
+    @property
+    def n_coef(self) -> int:
+        """Number of weights (the penalised part, at the front of the buffer)."""
+        u = self.layer_units
+        return sum(u[i] * u[i + 1] for i in range(self.n_layers))
+
+    @property
+    def size(self) -> int:
+        """Total number of parameters."""
+        return self.n_coef + sum(self.layer_units[1:])
+
+    def views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per-layer ``(coefs, intercepts)`` views into ``flat``; no copy."""
+        u, coefs, intercepts = self.layer_units, [], []
+        start = 0
+        for i in range(self.n_layers):
+            end = start + u[i] * u[i + 1]
+            coefs.append(flat[start:end].reshape(u[i], u[i + 1]))
+            start = end
+        for i in range(self.n_layers):
+            end = start + u[i + 1]
+            intercepts.append(flat[start:end])
+            start = end
+        return coefs, intercepts
+
+    def pack(self, coefs, intercepts, dtype) -> np.ndarray:
+        """Copy per-layer arrays into a new flat buffer, checking every shape."""
+        flat = np.empty(self.size, dtype=dtype)
+        W_views, b_views = self.views(flat)
+        if len(coefs) != self.n_layers or len(intercepts) != self.n_layers:
+            raise ValueError(
+                f"coefs_ and intercepts_ must hold {self.n_layers} arrays each for layers "
+                f"{list(self.layer_units)}, got {len(coefs)} and {len(intercepts)}."
+            )
+        for dst, src in zip(W_views + b_views, list(coefs) + list(intercepts), strict=True):
+            src = np.asarray(src)
+            if src.shape != dst.shape:
+                raise ValueError(
+                    f"A warm-start parameter has shape {src.shape}, expected {dst.shape} "
+                    f"for layers {list(self.layer_units)}. Assign arrays of the expected "
+                    "shapes or set warm_start=False."
+                )
+            dst[...] = src
+        return flat
+
+
+class Workspace:
+    """Preallocated per-batch buffers, reused by every step.
+
+    ``acts[l]`` holds ``A_{l+1}`` (the last one: the logits) and ``deltas[l]`` holds
+    ``delta_{l+1}``, each with ``batch_size`` rows.  :meth:`rows` returns views of the
+    first ``m`` rows, so even the last, ragged batch allocates nothing.
+    """
+
+    def __init__(self, layout: Layout, batch_size: int, dtype):
+        units = layout.layer_units
+        k = units[-1]
+        self.batch_size = batch_size
+        self.acts = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        self.tmp = np.empty((batch_size, k), dtype)
+        self.row = np.empty((batch_size, 1), dtype)
+        self.row2 = np.empty((batch_size, 1), dtype)
+        self.row_weight = np.empty((batch_size, 1), dtype)
+
+    def rows(self, m: int) -> Workspace:
+        """A view of this workspace restricted to the first ``m`` rows."""
+        if m == self.batch_size:
+            return self
+        view = object.__new__(Workspace)
+        view.batch_size = m
+        for name in ("acts", "deltas"):
+            setattr(view, name, [a[:m] for a in getattr(self, name)])
+        for name in ("tmp", "row", "row2", "row_weight"):
+            setattr(view, name, getattr(self, name)[:m])
+        return view
+
+
+def _first_layer(X, W, out):
+    """``out = X @ W`` for a dense or sparse ``X`` (sparse X is never densified)."""
+    if sp.issparse(X):
+        out[...] = X @ W
+    else:
+        np.matmul(X, W, out=out)
+
+
+def forward(coefs, intercepts, X, acts, activation: str) -> np.ndarray:
+    """Forward pass into the buffers ``acts``; return the logits ``acts[-1]``."""
+    f = ACTIVATIONS[activation][0]
+    last = len(coefs) - 1
+    for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        out = acts[l]
+        if l == 0:
+            _first_layer(X, W, out)
+        else:
+            np.matmul(acts[l - 1], W, out=out)
+        out += b
+        if l != last:
+            f(out)
+    return acts[-1]
+
+
+def backward(coefs, X, acts, deltas, gcoefs, gintercepts, activation: str) -> None:
+    """Backpropagate ``deltas[-1]`` into the gradient views; overwrites hidden ``acts``."""
+    df = ACTIVATIONS[activation][1]
+    for l in range(len(coefs) - 1, -1, -1):
+        d = deltas[l]
+        if l == 0:
+            if sp.issparse(X):
+                gcoefs[0][...] = X.T @ d
+            else:
+                np.matmul(X.T, d, out=gcoefs[0])
+        else:
+            np.matmul(acts[l - 1].T, d, out=gcoefs[l])
+        np.sum(d, axis=0, out=gintercepts[l])
+        if l > 0:
+            np.matmul(d, coefs[l].T, out=deltas[l - 1])
+            df(acts[l - 1], deltas[l - 1])
+
+
+@dataclass(frozen=True)
+class Net:
+    """What the maths needs to know about a network: layout, activation, output link."""
+
+    layout: Layout
+    activation: str
+    out_kind: str
+
+
+def value_and_grad(
+    net: Net,
+    params: np.ndarray,
+    grads: np.ndarray,
+    X,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    alpha: float,
+    work: Workspace,
+) -> float:
+    """Objective and its gradient (written into ``grads``) on one batch.
+
+    Objective: ``sum_i w_i CE(y_i, p_i) / sum_i w_i + 0.5 * alpha * ||W||^2 / sum_i w_i``
+    (``w_i = 1`` without weights), scikit-learn's.  Intercepts are not penalised.
+    Its gradient wrt the weights gains ``alpha * W / sum_i w_i``.
+    """
+    m = X.shape[0]
+    work = work.rows(m)
+    coefs, intercepts = net.layout.views(params)
+    gcoefs, gintercepts = net.layout.views(grads)
+    if sample_weight is None:
+        sw_sum, row_weight = float(m), None
+    else:
+        sw_sum = float(sample_weight.sum())
+        row_weight = work.row_weight
+        np.multiply(sample_weight[:, None], 1.0 / sw_sum, out=row_weight)
+    Z = forward(coefs, intercepts, X, work.acts, net.activation)
+    loss = loss_and_delta(
+        Z, Y, row_weight, net.out_kind, work.deltas[-1], work.tmp, work.row, work.row2
+    )
+    backward(coefs, X, work.acts, work.deltas, gcoefs, gintercepts, net.activation)
+    if alpha:
+        nc = net.layout.n_coef
+        w = params[:nc]
+        loss += 0.5 * alpha * float(np.dot(w, w)) / sw_sum
+        axpy(w, grads[:nc], alpha / sw_sum)
+    return loss
+
+
+def predict_logits(coefs, intercepts, X, activation: str) -> np.ndarray:
+    """Logits for ``X`` in freshly allocated arrays (the prediction path).
+
+    Weights are cast to ``X``'s dtype, so float32 input predicts in float32.
+    """
+    f = ACTIVATIONS[activation][0]
+    A = X
+    last = len(coefs) - 1
+    for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        A = A @ W.astype(X.dtype, copy=False)
+        A += b
+        if l != last:
+            f(A)
+    return np.asarray(A)

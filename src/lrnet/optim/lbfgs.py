@@ -1,0 +1,62 @@
+"""Full-batch L-BFGS-B from SciPy over the network's objective and gradient.
+
+The flat parameter buffer is exactly the vector SciPy optimises, so no packing
+is needed: each evaluation copies SciPy's point into the buffer and returns the
+objective and a copy of the gradient.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+
+def minimize(
+    fun: Callable[[], float],
+    params: np.ndarray,
+    grads: np.ndarray,
+    max_iter: int,
+    max_fun: int,
+    tol: float,
+    on_iteration: Callable[[float], None] | None = None,
+):
+    """Minimise ``fun`` over ``params`` in place.
+
+    ``fun()`` evaluates the objective at the current ``params`` and writes the
+    gradient into ``grads``.  Returns SciPy's ``OptimizeResult``; ``params`` holds
+    its solution.  Warns with ``ConvergenceWarning`` when ``max_iter`` or
+    ``max_fun`` stops it, as scikit-learn does.
+    """
+
+    def value_and_grad(x):
+        params[...] = x
+        loss = fun()
+        if not np.isfinite(loss):
+            raise FloatingPointError("non-finite loss")
+        return loss, grads.astype(np.float64)
+
+    def callback(intermediate_result):
+        if on_iteration is not None:
+            on_iteration(float(intermediate_result.fun))
+
+    res = scipy.optimize.minimize(
+        value_and_grad,
+        params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=callback,
+        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+    )
+    params[...] = res.x
+    if res.status == 1:
+        warnings.warn(
+            f"lbfgs failed to converge after {res.nit} iterations (max_iter={max_iter}, "
+            f"max_fun={max_fun}): {res.message}. Increase max_iter or scale the data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return res

@@ -1,0 +1,51 @@
+"""Stochastic gradient descent with (Nesterov) momentum, in scikit-learn's form.
+
+With velocity ``v`` (zero at start), learning rate ``lr`` and momentum ``mu``::
+
+    v <- mu v - lr g
+    p <- p + v                       (classical momentum)
+    p <- p + mu v - lr g             (Nesterov, using the new v)
+
+For a constant ``lr`` this is the same sequence of parameters as ``torch.optim.SGD``
+with ``momentum=mu`` (and ``nesterov=True``), whose buffer is ``-v / lr``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class SGDState(NamedTuple):
+    """Velocity, plus one scratch buffer so that a step allocates nothing."""
+
+    velocity: np.ndarray
+    scratch: np.ndarray
+
+
+def init(params: np.ndarray) -> SGDState:
+    """Zero velocity shaped like ``params``."""
+    return SGDState(np.zeros_like(params), np.empty_like(params))
+
+
+def update(
+    params: np.ndarray,
+    grads: np.ndarray,
+    state: SGDState,
+    lr: float,
+    momentum: float = 0.9,
+    nesterov: bool = True,
+) -> SGDState:
+    """Apply one step to ``params`` in place."""
+    v, s = state
+    np.multiply(grads, -lr, out=s)  # s = -lr g
+    v *= momentum
+    v += s
+    if nesterov and momentum:
+        params += s
+        np.multiply(v, momentum, out=s)
+        params += s
+    else:
+        params += v
+    return state

@@ -1,0 +1,260 @@
+"""The one training loop: ``fit_loop -> run_epoch -> train_step``.
+
+Stochastic solvers (sgd, adam) run here; lbfgs is a full-batch call into SciPy
+(:func:`fit_lbfgs`).  Everything an epoch needs is allocated before the first step:
+the batch buffers, the activations and deltas (:class:`lrnet.network.Workspace`),
+the gradient buffer and the optimizer state.  Batches are gathered with
+``np.take(..., out=)`` into those buffers, so the step loop allocates no arrays.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from .callbacks import ADAPTIVE_FACTOR, ConvergenceMonitor
+from .network import Net, Workspace, value_and_grad
+from .optim import adam, lbfgs, sgd
+from .optim.schedules import epoch_end_lr
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or non-finite weights."""
+
+
+def divergence_error(epoch: int, lr: float) -> DivergenceError:
+    """The error raised when training diverges, with the fix."""
+    return DivergenceError(
+        f"Training diverged at epoch {epoch}: the loss or the weights became non-finite "
+        f"(NaN or inf) with learning_rate_init={lr:g}. Lower learning_rate_init (try "
+        f"{lr / 10:g}), standardise the features, or increase alpha. The model was left "
+        "as it was before this fit."
+    )
+
+
+@dataclass
+class Config:
+    """Hyperparameters the loop reads; built by the estimator."""
+
+    solver: str
+    learning_rate_init: float
+    learning_rate: str = "constant"
+    power_t: float = 0.5
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    alpha: float = 1e-4
+    batch_size: int = 200
+    max_iter: int = 200
+    max_fun: int = 15000
+    shuffle: bool = True
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    verbose: bool = False
+
+
+@dataclass
+class State:
+    """What persists between epochs and between ``partial_fit`` calls."""
+
+    opt_state: object
+    lr: float
+    monitor: ConvergenceMonitor
+    t: int = 0
+    n_iter: int = 0
+    loss: float = np.nan
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+
+
+def init_state(config: Config, params: np.ndarray) -> State:
+    """Fresh optimizer state and stopping monitor."""
+    opt = sgd if config.solver == "sgd" else adam
+    return State(
+        opt_state=opt.init(params),
+        lr=config.learning_rate_init,
+        monitor=ConvergenceMonitor(config.tol, config.n_iter_no_change, config.early_stopping),
+    )
+
+
+class Batches:
+    """Preallocated batch buffers and a gather into them, reused every epoch."""
+
+    def __init__(self, X, Y, sample_weight, batch_size: int):
+        self.X, self.Y, self.sw = X, Y, sample_weight
+        self.n = X.shape[0]
+        self.batch_size = min(batch_size, self.n)
+        self.dense = not sp.issparse(X)
+        bs = self.batch_size
+        self.Xb = np.empty((bs, X.shape[1]), X.dtype) if self.dense else None
+        self.Yb = np.empty((bs, Y.shape[1]), Y.dtype)
+        self.swb = None if sample_weight is None else np.empty(bs, sample_weight.dtype)
+
+    def __iter__(self):
+        raise TypeError("use Batches.epoch(order)")
+
+    def epoch(self, order: np.ndarray | None):
+        """Yield ``(X_batch, Y_batch, sw_batch)``; ``order=None`` keeps the file order."""
+        bs, n = self.batch_size, self.n
+        for start in range(0, n, bs):
+            stop = min(start + bs, n)
+            if order is None:
+                yield (
+                    self.X[start:stop],
+                    self.Y[start:stop],
+                    None if self.sw is None else self.sw[start:stop],
+                )
+                continue
+            idx = order[start:stop]
+            m = stop - start
+            Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m]) if self.dense else self.X[idx]
+            Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m])
+            swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m])
+            yield Xb, Yb, swb
+
+
+def train_step(net, params, grads, Xb, Yb, swb, config: Config, state: State, work) -> float:
+    """One gradient step on one batch; returns the batch objective."""
+    loss = value_and_grad(net, params, grads, Xb, Yb, swb, config.alpha, work)
+    if config.solver == "sgd":
+        state.opt_state = sgd.update(
+            params, grads, state.opt_state, state.lr, config.momentum, config.nesterovs_momentum
+        )
+    else:
+        state.opt_state = adam.update(
+            params, grads, state.opt_state, state.lr, config.beta_1, config.beta_2, config.epsilon
+        )
+    return loss
+
+
+def run_epoch(net, params, grads, batches: Batches, config, state, work, rng) -> float:
+    """One pass over the data; returns the mean batch objective, weighted by batch size."""
+    order = rng.permutation(batches.n) if config.shuffle else None
+    total = 0.0
+    for Xb, Yb, swb in batches.epoch(order):
+        if swb is not None and not swb.any():
+            continue  # every row weighs zero: nothing to learn from this batch
+        loss = train_step(net, params, grads, Xb, Yb, swb, config, state, work)
+        if not np.isfinite(loss):
+            raise divergence_error(state.n_iter + 1, config.learning_rate_init)
+        total += loss * Xb.shape[0]
+    return total / batches.n
+
+
+def fit_loop(
+    net: Net,
+    params: np.ndarray,
+    X,
+    Y,
+    sample_weight,
+    config: Config,
+    state: State,
+    rng: np.random.Generator,
+    max_epochs: int,
+    score_fn=None,
+    callbacks=(),
+) -> np.ndarray:
+    """Train ``params`` in place for up to ``max_epochs`` epochs.
+
+    ``score_fn(params) -> float`` gives the validation score used by early stopping.
+    Returns the parameters to keep: the best ones under early stopping.
+    """
+    batches = Batches(X, Y, sample_weight, config.batch_size)
+    work = Workspace(net.layout, batches.batch_size, params.dtype)
+    grads = np.empty_like(params)
+    best = params.copy() if config.early_stopping else None
+    logs = {"n_samples": batches.n}
+    for cb in callbacks:
+        getattr(cb, "on_train_begin", lambda logs: None)(logs)
+    reached_max = False
+    for epoch in range(max_epochs):
+        started = time.perf_counter()
+        loss = run_epoch(net, params, grads, batches, config, state, work, rng)
+        if not np.isfinite(params.sum()):
+            raise divergence_error(state.n_iter + 1, config.learning_rate_init)
+        state.n_iter += 1
+        state.t += batches.n
+        state.loss = loss
+        state.loss_curve.append(loss)
+        if config.verbose:
+            print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
+        score = None
+        if score_fn is not None:
+            score = score_fn(params)
+            state.validation_scores.append(score)
+            if config.verbose:
+                print(f"Validation score: {score:f}")
+        if state.monitor.update(loss, score):
+            np.copyto(best, params)
+        logs = {
+            "epoch": state.n_iter,
+            "loss": loss,
+            "validation_score": score,
+            "learning_rate": state.lr,
+            "time": time.perf_counter() - started,
+        }
+        state.history.append(logs)
+        state.lr = epoch_end_lr(
+            config.learning_rate, state.lr, config.learning_rate_init, config.power_t, state.t
+        )
+        stop = any([bool(getattr(cb, "on_epoch_end", lambda e, l: None)(epoch, logs))
+                    for cb in callbacks])
+        decision = state.monitor.decide(config.learning_rate if config.solver == "sgd"
+                                        else "constant", state.lr)
+        if decision == "reduce_lr":
+            state.lr /= ADAPTIVE_FACTOR
+            if config.verbose:
+                print(f"{state.monitor.stop_message()} Setting learning rate to {state.lr:f}")
+        elif decision == "stop":
+            if config.verbose:
+                print(f"{state.monitor.stop_message()} Stopping.")
+            break
+        if stop:
+            break
+        reached_max = epoch == max_epochs - 1
+    for cb in callbacks:
+        getattr(cb, "on_train_end", lambda logs: None)(logs)
+    if reached_max and max_epochs == config.max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) reached and the "
+            "optimization hasn't converged yet. Increase max_iter, or raise tol.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return best if config.early_stopping else params
+
+
+def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State):
+    """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``."""
+    work = Workspace(net.layout, X.shape[0], params.dtype)
+    grads = np.empty_like(params)
+
+    def fun():
+        return value_and_grad(net, params, grads, X, Y, sample_weight, config.alpha, work)
+
+    def on_iteration(loss):
+        state.loss_curve.append(loss)
+        state.history.append({"epoch": len(state.loss_curve), "loss": loss})
+        if config.verbose:
+            print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
+
+    try:
+        res = lbfgs.minimize(
+            fun, params, grads, config.max_iter, config.max_fun, config.tol, on_iteration
+        )
+    except FloatingPointError:
+        raise divergence_error(len(state.loss_curve) + 1, config.learning_rate_init) from None
+    if not np.isfinite(params).all():
+        raise divergence_error(res.nit, config.learning_rate_init)
+    state.n_iter = res.nit
+    state.loss = float(res.fun)
+    return params

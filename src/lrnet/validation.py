@@ -1,0 +1,114 @@
+"""Checks on user input, each failing with what was received, what was expected and the fix."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import _num_samples
+
+_IMPUTE_HINT = (
+    "Impute or drop them first, for example with sklearn.impute.SimpleImputer in a Pipeline, "
+    "or train with the `lrnet train` command, which imputes missing values automatically."
+)
+
+
+def check_finite(X, name: str = "X") -> None:
+    """Raise ``ValueError`` naming NaN or infinity, how many and where the first one is."""
+    values = X.data if sp.issparse(X) else X
+    if values.dtype.kind != "f":
+        return
+    # Fast path: a finite sum proves that every value is finite.
+    if np.isfinite(values.sum()):
+        return
+    bad = ~np.isfinite(values)
+    if not bad.any():  # the sum overflowed, the values are fine
+        return
+    n_nan = int(np.isnan(values).sum())
+    what = "NaN" if n_nan else "infinity"
+    count = n_nan if n_nan else int(bad.sum())
+    where = ""
+    if not sp.issparse(X) and values.ndim == 2:
+        r, c = np.argwhere(bad)[0]
+        where = f"; the first at row {r}, column {c}"
+    hint = _IMPUTE_HINT if n_nan else "Replace or clip the infinite values before fitting."
+    raise ValueError(
+        f"Input {name} contains {what} ({count} value(s){where}); LRNClassifier expects "
+        f"finite numbers. {hint}"
+    )
+
+
+def check_lengths(X, y) -> None:
+    """X and y must describe the same rows."""
+    n_x, n_y = _num_samples(X), _num_samples(y)
+    if n_x != n_y:
+        raise ValueError(
+            f"X has {n_x} rows but y has {n_y} labels: they must have the same length "
+            f"(found input variables with inconsistent numbers of samples: [{n_x}, {n_y}]). "
+            "Check that X and y are taken from the same rows."
+        )
+
+
+def explain_conversion_error(err: Exception, X) -> Exception:
+    """Reword numpy's "could not convert string to float" for non-numeric X."""
+    msg = str(err)
+    if "could not convert" not in msg and "must be a string" not in msg:
+        return err
+    dtypes = ""
+    if hasattr(X, "dtypes"):
+        bad = [str(c) for c, t in X.dtypes.items() if not np.issubdtype(t, np.number)]
+        dtypes = f" Non-numeric columns: {bad}."
+    text = (
+        f"X must be numeric, but it contains values that are not numbers ({msg}).{dtypes} "
+        "Encode categorical columns first, for example with sklearn.preprocessing.OneHotEncoder "
+        "in a ColumnTransformer, or train with the `lrnet train` command, which encodes them."
+    )
+    return type(err)(text)
+
+
+def check_sample_weight_values(sample_weight: np.ndarray) -> None:
+    """Weights must be finite and non-negative."""
+    if not np.isfinite(sample_weight).all():
+        n = int((~np.isfinite(sample_weight)).sum())
+        raise ValueError(
+            f"sample_weight contains {n} non-finite value(s) (NaN or infinity); expected "
+            "finite weights >= 0. Replace them, e.g. with 0 to drop those rows."
+        )
+    if (sample_weight < 0).any():
+        n = int((sample_weight < 0).sum())
+        raise ValueError(
+            f"sample_weight contains {n} negative value(s) (min {sample_weight.min():g}); "
+            "expected weights >= 0. A weight of 0 drops a row; clip or fix the negative ones."
+        )
+    if not sample_weight.any():
+        raise ValueError(
+            "sample_weight sums to zero: every row would be ignored. Give at least some rows a "
+            "positive weight."
+        )
+
+
+def check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
+    """Normalise to a tuple of positive ints."""
+    if np.ndim(sizes) == 0:
+        sizes = [sizes]
+    sizes = tuple(sizes)
+    if any(not float(s).is_integer() or s <= 0 for s in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be > 0, got {sizes}. Each entry is the number of units "
+            "of one hidden layer and must be a positive integer; use () for no hidden layer "
+            "(plain logistic regression)."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def suggest_option(err: InvalidParameterError, params: dict, options: dict) -> Exception:
+    """Add "did you mean ...?" to scikit-learn's message for a mistyped string option."""
+    for name, valid in options.items():
+        value = params.get(name)
+        if isinstance(value, str) and value not in valid:
+            close = difflib.get_close_matches(value, sorted(valid), n=1)
+            if close:
+                return InvalidParameterError(f"{err} Did you mean {name}={close[0]!r}?")
+    return err
