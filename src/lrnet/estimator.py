@@ -12,9 +12,10 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import compute_sample_weight
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import check_is_fitted, check_random_state, column_or_1d, validate_data
 
 from . import training
 from .activations import ACTIVATIONS
@@ -213,6 +214,15 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         first = not (self.warm_start and hasattr(self, "coefs_"))
         return self._fit(X, y, sample_weight, classes=None, incremental=False, reset=first)
 
+    def _check_solver(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
+                f"not solver={self.solver!r}. Use fit, or set solver='adam'."
+            )
+        return True
+
+    @available_if(_check_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over ``X, y``, continuing from the current state.
 
@@ -232,11 +242,6 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         self : LRNClassifier
             The updated estimator.
         """
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
-                f"not solver={self.solver!r}. Use fit, or set solver='adam'."
-            )
         first = not hasattr(self, "coefs_")
         return self._fit(X, y, sample_weight, classes=classes, incremental=True, reset=first)
 
@@ -380,7 +385,7 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             X.sort_indices()
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)
         return X, y
 
     def _set_labels(self, y, classes, incremental) -> None:
@@ -498,15 +503,24 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         return self._labels_from_logits(self._logits(X))
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes); finite for any finite input."""
-        Z = self._logits(X)
+        """Class probabilities, shape (n_samples, n_classes).
+
+        The network runs in the input's dtype; the output link is then evaluated in
+        float64 from the logits, without overflow, so that probabilities near 0 and 1
+        keep their precision for float32 input too.  A probability that underflows is
+        reported as the smallest positive float rather than 0, so that
+        ``log(predict_proba)`` stays finite, like :meth:`predict_log_proba`.
+        """
+        Z = self._logits(X).astype(np.float64, copy=False)
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
-            return probabilities_(Z, self.out_activation_)
-        return np.hstack([expit(-Z), expit(Z)])
+            P = probabilities_(Z, self.out_activation_)
+        else:
+            P = np.hstack([expit(-Z), expit(Z)])
+        return np.maximum(P, np.finfo(P.dtype).tiny, out=P)
 
     def predict_log_proba(self, X):
-        """Log class probabilities, computed from the logits (no ``log(0)``)."""
-        Z = self._logits(X)
+        """Log class probabilities, from the logits in float64 (never ``log(0)``)."""
+        Z = self._logits(X).astype(np.float64, copy=False)
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             return log_probabilities_(Z, self.out_activation_)
         return np.hstack([log_expit(-Z), log_expit(Z)])
