@@ -1,20 +1,32 @@
 """Training callbacks and every decision to stop.
 
 A callback is any object with some of the hooks ``on_train_begin(logs)``,
-``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``; ``on_epoch_end`` returning
-``True`` stops training after that epoch.  :class:`Callback` provides empty hooks to
-inherit from.
+``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``.  ``on_epoch_end`` returning
+``True`` stops training after that epoch.  ``logs`` of ``on_epoch_end`` is the epoch's
+history entry: ``epoch`` (1-based), ``loss``, ``validation_loss``, ``validation_score``,
+``learning_rate`` and ``time`` (seconds).  The logs of ``on_train_begin`` and
+``on_train_end`` carry ``params``, the live flat parameter buffer, so that a callback
+can snapshot and restore weights.  :class:`Callback` provides empty hooks.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
 import numpy as np
 
-from .optim.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN_LR
+from .optim.schedules import ADAPTIVE_MIN_LR
 
 
 class Callback:
     """Base class with empty hooks."""
+
+    #: set to True when the callback needs a held-out validation split
+    requires_validation = False
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Call once before the first epoch."""
@@ -24,6 +36,119 @@ class Callback:
 
     def on_train_end(self, logs: dict | None = None) -> None:
         """Call once after the last epoch."""
+
+
+def call_hooks(callbacks, hook: str, *args) -> bool:
+    """Call ``hook`` on every callback that has it; True if any asked to stop."""
+    stop = False
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None and method(*args):
+            stop = True
+    return stop
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored quantity stops improving.
+
+    Parameters
+    ----------
+    monitor : {'validation_loss', 'validation_score', 'loss'}, default='validation_loss'
+        What to watch.  Losses must decrease, the score must increase.  The validation
+        ones make the estimator hold out ``validation_fraction`` of the data.
+    patience : int, default=5
+        Epochs without improvement before stopping.
+    min_delta : float, default=0.0
+        Smallest change that counts as an improvement.
+    restore_best_weights : bool, default=True
+        Put back the weights of the best epoch at the end.
+    """
+
+    MONITORS = ("validation_loss", "validation_score", "loss")
+
+    def __init__(
+        self, monitor="validation_loss", patience=5, min_delta=0.0, restore_best_weights=True
+    ):
+        if monitor not in self.MONITORS:
+            raise ValueError(
+                f"EarlyStopping(monitor={monitor!r}) is not supported; expected one of "
+                f"{list(self.MONITORS)}."
+            )
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+
+    @property
+    def requires_validation(self) -> bool:  # noqa: D102
+        return self.monitor != "loss"
+
+    def on_train_begin(self, logs=None):
+        """Reset the best value and take a reference to the live parameters."""
+        self.best_ = -math.inf
+        self.best_epoch_ = None
+        self.stopped_epoch_ = None
+        self.wait_ = 0
+        self._params = logs["params"]
+        self._best_params = None
+
+    def on_epoch_end(self, epoch, logs):
+        """Track the best epoch; return True once patience runs out."""
+        value = logs.get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r}, which this training run does not "
+                "produce. Use monitor='loss', or let the estimator hold out validation data."
+            )
+        signed = value if self.monitor == "validation_score" else -value
+        if signed > self.best_ + self.min_delta:
+            self.best_, self.best_epoch_, self.wait_ = signed, logs["epoch"], 0
+            if self.restore_best_weights:
+                self._best_params = self._params.copy()
+            return False
+        self.wait_ += 1
+        if self.wait_ >= self.patience:
+            self.stopped_epoch_ = logs["epoch"]
+            return True
+        return False
+
+    def on_train_end(self, logs=None):
+        """Restore the best weights into the live buffer."""
+        if self.restore_best_weights and self._best_params is not None:
+            np.copyto(self._params, self._best_params)
+        self._params = self._best_params = None
+
+
+class HistoryLogger(Callback):
+    """Write the training history to ``path``: CSV for ``.csv``, else JSON lines.
+
+    The file is rewritten after every epoch (through a temporary file and a rename),
+    so it is complete even if training is interrupted.
+    """
+
+    FIELDS = ("epoch", "loss", "validation_loss", "validation_score", "learning_rate", "time")
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, logs=None):
+        """Start a new history."""
+        self.rows_ = []
+
+    def on_epoch_end(self, epoch, logs):
+        """Append the epoch and rewrite the file."""
+        self.rows_.append({k: logs.get(k) for k in self.FIELDS})
+        path = Path(self.path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as fh:
+            if path.suffix.lower() == ".csv":
+                writer = csv.DictWriter(fh, fieldnames=self.FIELDS)
+                writer.writeheader()
+                writer.writerows(self.rows_)
+            else:
+                for row in self.rows_:
+                    fh.write(json.dumps(row) + "\n")
+        os.replace(tmp, path)
 
 
 class ConvergenceMonitor:
@@ -78,6 +203,3 @@ class ConvergenceMonitor:
             f"{what} did not improve more than tol={self.tol:f} for "
             f"{self.n_iter_no_change} consecutive epochs."
         )
-
-
-__all__ = ["Callback", "ConvergenceMonitor", "ADAPTIVE_FACTOR"]

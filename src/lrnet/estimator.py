@@ -15,12 +15,17 @@ from sklearn.utils import compute_sample_weight
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, check_random_state, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_is_fitted,
+    check_random_state,
+    column_or_1d,
+    validate_data,
+)
 
 from . import training
 from .activations import ACTIVATIONS
-from .initializers import init_flat
-from .losses import log_probabilities_, probabilities_
+from .initializers import INITS, init_flat
+from .losses import log_probabilities_, loss_and_delta, probabilities_
 from .network import Layout, Net, predict_logits
 from .optim.schedules import SCHEDULES
 from .validation import (
@@ -32,7 +37,8 @@ from .validation import (
     suggest_option,
 )
 
-SOLVERS = ("lbfgs", "sgd", "adam")
+SOLVERS = ("lbfgs", "sgd", "adam", "adamw")
+STOCHASTIC = ("sgd", "adam", "adamw")
 
 
 def make_rng(random_state) -> np.random.Generator:
@@ -43,6 +49,16 @@ def make_rng(random_state) -> np.random.Generator:
         return np.random.default_rng(int(random_state))
     rs = check_random_state(random_state)
     return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+
+
+def validation_loss(Z, Y, sample_weight, out_kind) -> float:
+    """Mean cross-entropy (no penalty) of logits ``Z`` on held-out targets ``Y``."""
+    m, k = Z.shape
+    row_weight = None if sample_weight is None else (sample_weight / sample_weight.sum())[:, None]
+    bufs = [np.empty((m, k), Z.dtype) for _ in range(2)] + [
+        np.empty((m, 1), Z.dtype) for _ in range(2)
+    ]
+    return loss_and_delta(Z, Y, row_weight, out_kind, *bufs)
 
 
 class LRNClassifier(ClassifierMixin, BaseEstimator):
@@ -105,6 +121,28 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
 
+    Beyond ``MLPClassifier`` (all off by default, so its defaults behave the same):
+
+    dropout : float, sequence of float or None, default=None
+        Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
+        Active only in training.
+    weight_decay : float, default=0.01
+        Decoupled weight decay of ``solver='adamw'`` (as ``torch.optim.AdamW``).
+    warmup_fraction : float, default=0.0
+        Share of the steps spent warming up under ``learning_rate='cosine'``
+        (linear warm-up) or ``'onecycle'`` (its ``pct_start``; 0 means 0.3).
+    max_grad_norm : float or None, default=None
+        Clip the global gradient norm to this value before each step.
+    label_smoothing : float, default=0.0
+        Mix the one-hot targets with the uniform distribution (softmax: ``eps / K``;
+        sigmoid outputs: towards 0.5).
+    init : {'glorot', 'he', 'auto'}, default='glorot'
+        Weight initialisation; 'glorot' is scikit-learn's, 'auto' picks 'he' for
+        relu and leaky_relu.
+    callbacks : list or None, default=None
+        Objects with ``on_train_begin``, ``on_epoch_end``, ``on_train_end`` hooks
+        (see :mod:`lrnet.callbacks`).
+
     Attributes
     ----------
     classes_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, t_, loss_,
@@ -138,6 +176,13 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like", None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "init": [StrOptions(set(INITS))],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -167,6 +212,13 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        dropout=None,
+        weight_decay=0.01,
+        warmup_fraction=0.0,
+        max_grad_norm=None,
+        label_smoothing=0.0,
+        init="glorot",
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -192,6 +244,13 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.warmup_fraction = warmup_fraction
+        self.max_grad_norm = max_grad_norm
+        self.label_smoothing = label_smoothing
+        self.init = init
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None):
@@ -215,9 +274,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, classes=None, incremental=False, reset=first)
 
     def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
+        if self.solver not in STOCHASTIC:
             raise AttributeError(
-                f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
+                f"partial_fit is only available for the stochastic solvers {list(STOCHASTIC)}, "
                 f"not solver={self.solver!r}. Use fit, or set solver='adam'."
             )
         return True
@@ -263,7 +322,7 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._validate_fit_data(X, y, reset)
         if reset:
             self._set_labels(y, classes, incremental)
-        Y = self._encode_targets(y, classes if incremental and not reset else None, X.dtype)
+        Y = self._smooth(self._encode_targets(y, classes, X.dtype))
         sample_weight = self._combined_weights(sample_weight, X, y)
 
         layout = Layout((X.shape[1], *hidden, Y.shape[1]))
@@ -271,15 +330,16 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         net = Net(layout, self.activation, out_kind)
         rng = self._rng if (incremental and not reset) else make_rng(self.random_state)
         if reset:
-            params = init_flat(layout, self.activation, rng, X.dtype)
+            params = init_flat(layout, self.activation, rng, X.dtype, self.init)
         else:
             params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
-        config = self._config(X.shape[0])
+        config = self._config(X.shape[0], len(hidden))
         state = self._next_state(config, params, reset, incremental)
 
         try:
-            params = self._train(net, params, X, Y, y, sample_weight, config, state, rng,
-                                 incremental)
+            params = self._train(
+                net, params, X, Y, y, sample_weight, config, state, rng, incremental
+            )
         except training.DivergenceError:
             if incremental:
                 self.__dict__.pop("_state", None)  # its moments hold NaN now
@@ -294,19 +354,51 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _train(self, net, params, X, Y, y, sample_weight, config, state, rng, incremental):
+        callbacks = list(self.callbacks or ())
         if config.solver == "lbfgs":
-            return training.fit_lbfgs(net, params, X, Y, sample_weight, config, state)
-        score_fn = None
-        if config.early_stopping:
-            X, Y, sample_weight, score_fn = self._validation_split(
-                net, X, Y, y, sample_weight, rng
-            )
+            return training.fit_lbfgs(net, params, X, Y, sample_weight, config, state, callbacks)
+        validate = None
+        wants_validation = any(getattr(cb, "requires_validation", False) for cb in callbacks)
+        if config.early_stopping or wants_validation:
+            X, Y, sample_weight, validate = self._validation_split(net, X, Y, y, sample_weight, rng)
         max_epochs = 1 if incremental else config.max_iter
         return training.fit_loop(
-            net, params, X, Y, sample_weight, config, state, rng, max_epochs, score_fn
+            net,
+            params,
+            X,
+            Y,
+            sample_weight,
+            config,
+            state,
+            rng,
+            max_epochs,
+            validate,
+            callbacks,
         )
 
-    def _config(self, n_samples: int) -> training.Config:
+    def _smooth(self, Y: np.ndarray) -> np.ndarray:
+        """Label smoothing: ``Y (1 - eps) + eps / K`` (``K = 2`` for sigmoid outputs)."""
+        eps = self.label_smoothing
+        if not eps:
+            return Y
+        k = Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else 2
+        return Y * (1.0 - eps) + eps / k
+
+    def _dropout_rates(self, n_hidden: int) -> list | None:
+        rates = self.dropout
+        if rates is None:
+            return None
+        if np.ndim(rates) == 0:
+            rates = [float(rates)] * n_hidden
+        rates = [float(r) for r in rates]
+        if len(rates) != n_hidden or any(not 0.0 <= r < 1.0 for r in rates):
+            raise ValueError(
+                f"dropout must be a rate in [0, 1) or one rate per hidden layer ({n_hidden} "
+                f"here), got {self.dropout!r}."
+            )
+        return rates if any(rates) else None
+
+    def _config(self, n_samples: int, n_hidden: int) -> training.Config:
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -330,6 +422,10 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping,
             verbose=bool(self.verbose),
+            weight_decay=self.weight_decay,
+            warmup_fraction=self.warmup_fraction,
+            max_grad_norm=self.max_grad_norm,
+            dropout=self._dropout_rates(n_hidden),
         )
 
     def _next_state(self, config, params, reset, incremental) -> training.State:
@@ -343,7 +439,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         fresh = training.init_state(config, params)
         fresh.monitor, fresh.loss_curve = old.monitor, old.loss_curve
         fresh.validation_scores, fresh.history, fresh.t = (
-            old.validation_scores, old.history, old.t
+            old.validation_scores,
+            old.history,
+            old.t,
         )
         return fresh
 
@@ -373,8 +471,14 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         check_lengths(X, y)
         try:
             X, y = validate_data(
-                self, X, y, reset=reset, accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32], multi_output=True, ensure_all_finite=False,
+                self,
+                X,
+                y,
+                reset=reset,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                multi_output=True,
+                ensure_all_finite=False,
                 y_numeric=False,
             )
         except (ValueError, TypeError) as err:
@@ -473,26 +577,33 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         else:
             X_tr = np.ascontiguousarray(X_tr)
 
-        def score(params):
-            coefs, intercepts = net.layout.views(params)
-            logits = predict_logits(coefs, intercepts, X_val, net.activation)
-            pred = self._labels_from_logits(logits)
-            return float(accuracy_score(y_val, pred, sample_weight=sw_val))
+        Y_val = parts[3]
 
-        return X_tr, np.ascontiguousarray(Y_tr), sw_tr, score
+        def validate(params):
+            coefs, intercepts = net.layout.views(params)
+            Z = predict_logits(coefs, intercepts, X_val, net.activation)
+            pred = self._labels_from_logits(Z, net.out_kind)
+            score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
+            return validation_loss(Z, Y_val, sw_val, net.out_kind), score
+
+        return X_tr, np.ascontiguousarray(Y_tr), sw_tr, validate
 
     # ------------------------------------------------------------------ prediction
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self, "coefs_")
         X = validate_data(
-            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
             ensure_all_finite=False,
         )
         check_finite(X)
         return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
 
-    def _labels_from_logits(self, Z):
-        if self.out_activation_ == "softmax":
+    def _labels_from_logits(self, Z, out_kind=None):
+        if (out_kind or self.out_activation_) == "softmax":
             return self.classes_[np.argmax(Z, axis=1)]
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return (Z > 0).astype(int)

@@ -95,16 +95,28 @@ class Workspace:
     """Preallocated per-batch buffers, reused by every step.
 
     ``acts[l]`` holds ``A_{l+1}`` (the last one: the logits) and ``deltas[l]`` holds
-    ``delta_{l+1}``, each with ``batch_size`` rows.  :meth:`rows` returns views of the
-    first ``m`` rows, so even the last, ragged batch allocates nothing.
+    ``delta_{l+1}``, each with ``batch_size`` rows.  With dropout on hidden layer ``l``,
+    ``masks[l]`` holds the scaled keep mask (``0`` or ``1 / keep``) and ``dropped[l]``
+    the masked output that feeds the next layer; ``acts[l]`` keeps ``f(Z)`` for the
+    derivative.  :meth:`rows` returns views of the first ``m`` rows, so even the last,
+    ragged batch allocates nothing.
     """
 
-    def __init__(self, layout: Layout, batch_size: int, dtype):
+    _ROW_BUFFERS = ("tmp", "row", "row2", "row_weight")
+    _LAYER_BUFFERS = ("acts", "deltas", "masks", "dropped")
+
+    def __init__(self, layout: Layout, batch_size: int, dtype, dropout=None):
         units = layout.layer_units
         k = units[-1]
         self.batch_size = batch_size
         self.acts = [np.empty((batch_size, u), dtype) for u in units[1:]]
         self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        rates = dropout or [0.0] * (layout.n_layers - 1)
+        self.masks = [
+            np.empty((batch_size, u), dtype) if r else None
+            for u, r in zip(units[1:-1], rates, strict=True)
+        ]
+        self.dropped = [None if m is None else np.empty_like(m) for m in self.masks]
         self.tmp = np.empty((batch_size, k), dtype)
         self.row = np.empty((batch_size, 1), dtype)
         self.row2 = np.empty((batch_size, 1), dtype)
@@ -116,11 +128,26 @@ class Workspace:
             return self
         view = object.__new__(Workspace)
         view.batch_size = m
-        for name in ("acts", "deltas"):
-            setattr(view, name, [a[:m] for a in getattr(self, name)])
-        for name in ("tmp", "row", "row2", "row_weight"):
+        for name in self._LAYER_BUFFERS:
+            setattr(view, name, [None if a is None else a[:m] for a in getattr(self, name)])
+        for name in self._ROW_BUFFERS:
             setattr(view, name, getattr(self, name)[:m])
         return view
+
+    def draw_masks(self, rng: np.random.Generator, dropout) -> list | None:
+        """Fill the dropout masks with fresh draws: ``1 / keep`` with probability ``keep``.
+
+        Returns the masks to pass to :func:`value_and_grad`, or ``None`` without dropout.
+        """
+        if not any(m is not None for m in self.masks):
+            return None
+        for mask, rate in zip(self.masks, dropout, strict=True):
+            if mask is not None:
+                keep = 1.0 - rate
+                rng.random(out=mask, dtype=mask.dtype)
+                np.less(mask, keep, out=mask)
+                mask *= 1.0 / keep
+        return self.masks
 
 
 def _first_layer(X, W, out):
@@ -131,8 +158,21 @@ def _first_layer(X, W, out):
         np.matmul(X, W, out=out)
 
 
-def forward(coefs, intercepts, X, acts, activation: str) -> np.ndarray:
-    """Forward pass into the buffers ``acts``; return the logits ``acts[-1]``."""
+def _layer_input(l, X, acts, masks, dropped):
+    """The input of layer ``l``: X, or the previous output (masked under dropout)."""
+    if l == 0:
+        return X
+    if masks is not None and masks[l - 1] is not None:
+        return dropped[l - 1]
+    return acts[l - 1]
+
+
+def forward(coefs, intercepts, X, acts, activation: str, masks=None, dropped=None):
+    """Forward pass into the buffers ``acts``; return the logits ``acts[-1]``.
+
+    ``masks[l]`` (optional, per hidden layer) multiplies ``f(Z)`` of hidden layer ``l``
+    into ``dropped[l]``: inverted dropout.
+    """
     f = ACTIVATIONS[activation][0]
     last = len(coefs) - 1
     for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
@@ -140,28 +180,35 @@ def forward(coefs, intercepts, X, acts, activation: str) -> np.ndarray:
         if l == 0:
             _first_layer(X, W, out)
         else:
-            np.matmul(acts[l - 1], W, out=out)
+            np.matmul(_layer_input(l, X, acts, masks, dropped), W, out=out)
         out += b
         if l != last:
             f(out)
+            if masks is not None and masks[l] is not None:
+                np.multiply(out, masks[l], out=dropped[l])
     return acts[-1]
 
 
-def backward(coefs, X, acts, deltas, gcoefs, gintercepts, activation: str) -> None:
-    """Backpropagate ``deltas[-1]`` into the gradient views; overwrites hidden ``acts``."""
+def backward(
+    coefs, X, acts, deltas, gcoefs, gintercepts, activation: str, masks=None, dropped=None
+) -> None:
+    """Backpropagate ``deltas[-1]`` into the gradient views; overwrites hidden ``acts``.
+
+    Under dropout the delta of a hidden layer is first multiplied by its mask, then by
+    ``f'`` (from the unmasked output), as the chain rule through ``A * mask`` asks.
+    """
     df = ACTIVATIONS[activation][1]
     for l in range(len(coefs) - 1, -1, -1):
         d = deltas[l]
-        if l == 0:
-            if sp.issparse(X):
-                gcoefs[0][...] = X.T @ d
-            else:
-                np.matmul(X.T, d, out=gcoefs[0])
+        if l == 0 and sp.issparse(X):
+            gcoefs[0][...] = X.T @ d
         else:
-            np.matmul(acts[l - 1].T, d, out=gcoefs[l])
+            np.matmul(_layer_input(l, X, acts, masks, dropped).T, d, out=gcoefs[l])
         np.sum(d, axis=0, out=gintercepts[l])
         if l > 0:
             np.matmul(d, coefs[l].T, out=deltas[l - 1])
+            if masks is not None and masks[l - 1] is not None:
+                deltas[l - 1] *= masks[l - 1]
             df(acts[l - 1], deltas[l - 1])
 
 
@@ -183,12 +230,14 @@ def value_and_grad(
     sample_weight: np.ndarray | None,
     alpha: float,
     work: Workspace,
+    masks: list | None = None,
 ) -> float:
     """Objective and its gradient (written into ``grads``) on one batch.
 
     Objective: ``sum_i w_i CE(y_i, p_i) / sum_i w_i + 0.5 * alpha * ||W||^2 / sum_i w_i``
     (``w_i = 1`` without weights), scikit-learn's.  Intercepts are not penalised.
-    Its gradient wrt the weights gains ``alpha * W / sum_i w_i``.
+    Its gradient wrt the weights gains ``alpha * W / sum_i w_i``.  ``masks`` are
+    dropout masks with ``X.shape[0]`` rows (see :meth:`Workspace.draw_masks`).
     """
     m = X.shape[0]
     work = work.rows(m)
@@ -200,11 +249,15 @@ def value_and_grad(
         sw_sum = float(sample_weight.sum())
         row_weight = work.row_weight
         np.multiply(sample_weight[:, None], 1.0 / sw_sum, out=row_weight)
-    Z = forward(coefs, intercepts, X, work.acts, net.activation)
+    if masks is not None:
+        masks = [None if k is None else k[:m] for k in masks]
+    Z = forward(coefs, intercepts, X, work.acts, net.activation, masks, work.dropped)
     loss = loss_and_delta(
         Z, Y, row_weight, net.out_kind, work.deltas[-1], work.tmp, work.row, work.row2
     )
-    backward(coefs, X, work.acts, work.deltas, gcoefs, gintercepts, net.activation)
+    backward(
+        coefs, X, work.acts, work.deltas, gcoefs, gintercepts, net.activation, masks, work.dropped
+    )
     if alpha:
         nc = net.layout.n_coef
         w = params[:nc]

@@ -22,13 +22,14 @@ def minimize(
     max_iter: int,
     max_fun: int,
     tol: float,
-    on_iteration: Callable[[float], None] | None = None,
+    on_iteration: Callable[[float], bool | None] | None = None,
 ):
     """Minimise ``fun`` over ``params`` in place.
 
     ``fun()`` evaluates the objective at the current ``params`` and writes the
     gradient into ``grads``.  Returns SciPy's ``OptimizeResult``; ``params`` holds
-    its solution.  Warns with ``ConvergenceWarning`` when ``max_iter`` or
+    its solution.  ``on_iteration(loss)`` runs after every iteration; returning
+    ``True`` stops the optimisation there.  Warns with ``ConvergenceWarning`` when ``max_iter`` or
     ``max_fun`` stops it, as scikit-learn does.
     """
 
@@ -40,8 +41,8 @@ def minimize(
         return loss, grads.astype(np.float64)
 
     def callback(intermediate_result):
-        if on_iteration is not None:
-            on_iteration(float(intermediate_result.fun))
+        if on_iteration is not None and on_iteration(float(intermediate_result.fun)):
+            raise StopIteration
 
     res = scipy.optimize.minimize(
         value_and_grad,
