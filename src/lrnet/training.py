@@ -217,7 +217,15 @@ def fit_loop(
     reached_max = False
     for epoch in range(max_epochs):
         started = time.perf_counter()
-        lr_used = state.lr
+        if config.learning_rate in STEP_SCHEDULES:
+            state.lr = step_lr(
+                config.learning_rate,
+                state.step,
+                total_steps,
+                config.learning_rate_init,
+                config.warmup_fraction,
+            )
+        lr_used = state.lr  # the rate of the epoch's first step
         loss = run_epoch(net, params, grads, batches, config, state, work, rng, total_steps)
         if not math.isfinite(float(params.sum())):
             raise divergence_error(state.n_iter + 1, config.learning_rate_init)
