@@ -589,7 +589,28 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         return X_tr, np.ascontiguousarray(Y_tr), sw_tr, validate
 
     # ------------------------------------------------------------------ prediction
+    def _is_plain_input(self, X) -> bool:
+        """Whether ``X`` is a well-formed float array for the fast predict path.
+
+        A C-ordered 2-D float32/float64 ndarray with the fitted number of features, no
+        fitted feature names to compare, and a finite sum (which proves every value
+        finite) needs none of ``validate_data``'s conversions; anything else takes the
+        full validation, with its messages.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and (X.dtype == np.float32 or X.dtype == np.float64)
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and "feature_names_in_" not in self.__dict__
+            and "coefs_" in self.__dict__
+            and bool(np.isfinite(X.sum()))
+        )
+
     def _logits(self, X) -> np.ndarray:
+        if self._is_plain_input(X):
+            return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
         check_is_fitted(self, "coefs_")
         X = validate_data(
             self,
