@@ -1,7 +1,7 @@
 """lrnet: logistic regression networks with backpropagation written on NumPy."""
 
+from ._version import __version__
 from .estimator import LRNClassifier
+from .persistence import load
 
-__version__ = "0.1.0"
-
-__all__ = ["LRNClassifier", "__version__"]
+__all__ = ["LRNClassifier", "load", "__version__"]

@@ -312,6 +312,7 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             raise suggest_option(err, self.get_params(), options) from None
 
     def _fit(self, X, y, sample_weight, classes, incremental, reset):
+        before = dict(self.__dict__)  # restored if training diverges
         self._validate_params_with_hints()
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
@@ -341,6 +342,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
                 net, params, X, Y, y, sample_weight, config, state, rng, incremental
             )
         except training.DivergenceError:
+            # leave the model as it was (labels, n_features_in_ included), as promised
+            self.__dict__.clear()
+            self.__dict__.update(before)
             if incremental:
                 self.__dict__.pop("_state", None)  # its moments hold NaN now
             raise
@@ -656,6 +660,29 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             return log_probabilities_(Z, self.out_activation_)
         return np.hstack([log_expit(-Z), log_expit(Z)])
+
+    def save(self, path, preprocessing=None, metadata=None):
+        """Write the fitted model to ``path`` in lrnet's model format: no pickle.
+
+        Read it back with :func:`lrnet.load`; see :mod:`lrnet.persistence` for the format.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file, conventionally ``*.lrnet``; written atomically.
+        preprocessing : lrnet.data.Preprocessor or None
+            Tabular preprocessing to store with the network.
+        metadata : dict or None
+            Extra JSON-compatible information.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from .persistence import save
+
+        return save(path, self, preprocessing=preprocessing, metadata=metadata)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,291 @@
+"""Read tables from CSV, Parquet, ``.npz`` and ``.npy`` files, whole or in chunks.
+
+Every reader returns :class:`pandas.DataFrame` objects with string column names, and
+every problem a user can cause (a missing file, an unknown format, a wrong delimiter or
+encoding, a corrupted file) raises :class:`DataError` with one line naming the file.
+
+NumPy files carry no column names unless they hold them: a plain 2-D ``.npy`` array
+gets columns ``x0 .. x{d-1}``; a structured ``.npy`` array keeps its field names; an
+``.npz`` either holds ``X`` (2-D, optionally with ``feature_names``) and ``y``, or one
+1-D array per column.  NumPy files are always loaded with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+DELIMITERS = ",;\t|"
+SUPPORTED = ".csv, .tsv, .txt (optionally .gz/.bz2/.xz), .parquet, .npz, .npy"
+CHUNK_ROWS = 50_000
+
+
+class DataError(ValueError):
+    """A data file cannot be read or does not fit; the message names the file."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How to parse a text file: ``sep=None`` sniffs the delimiter."""
+
+    sep: str | None = None
+    encoding: str = "utf-8"
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """``'csv'``, ``'parquet'``, ``'npz'`` or ``'npy'`` from the file name."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in CSV_SUFFIXES:
+        return "csv"
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".npz", ".npy"):
+        return last[1:]
+    raise DataError(
+        f"{path}: unsupported file type {last or '(no extension)'!r}; lrnet reads {SUPPORTED}."
+    )
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Raise :class:`DataError` unless ``path`` is an existing, readable file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file.")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a data file.")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: permission denied; the file is not readable.")
+    return path
+
+
+def read_table(path: str | os.PathLike, options: CsvOptions = CsvOptions()) -> pd.DataFrame:
+    """Read a whole table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV (delimiter sniffed unless ``options.sep``), Parquet, ``.npz`` or ``.npy``.
+    options : CsvOptions
+        Delimiter and encoding of text files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with string column names.
+    """
+    chunks = list(iter_table(path, options, chunk_rows=None))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_table(
+    path: str | os.PathLike,
+    options: CsvOptions = CsvOptions(),
+    chunk_rows: int | None = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """Yield the table in chunks of at most ``chunk_rows`` rows (``None``: one chunk).
+
+    CSV is read with pandas' ``chunksize``, Parquet with pyarrow's ``iter_batches`` and
+    ``.npy`` through a memory map, so memory stays bounded by the chunk size.
+    """
+    path = check_readable(path)
+    kind = file_kind(path)
+    readers = {"csv": _iter_csv, "parquet": _iter_parquet, "npz": _iter_npz, "npy": _iter_npy}
+    try:
+        yielded = False
+        for chunk in readers[kind](path, options, chunk_rows):
+            chunk.columns = [str(c) for c in chunk.columns]
+            yielded = True
+            yield chunk
+        if not yielded:
+            raise DataError(f"{path}: the file holds no rows.")
+    except (DataError, MemoryError):
+        raise
+    except UnicodeDecodeError as err:
+        raise _encoding_error(path, options, err) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty.") from None
+    except pd.errors.ParserError as err:
+        raise _parser_error(path, options, err) from None
+    except (OSError, ValueError, EOFError) as err:
+        raise DataError(f"{path}: cannot read this {kind} file ({_first_line(err)}).") from None
+
+
+# ---------------------------------------------------------------------- CSV
+def _open_text(path: Path, encoding: str):
+    opener = COMPRESSIONS.get(path.suffix.lower())
+    if opener is not None:
+        return opener(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
+def sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
+    """The delimiter of a text file, from its first 64 KiB (',' when unsure)."""
+    with _open_text(path, encoding) as fh:
+        sample = fh.read(65536)
+    if not sample.strip():
+        raise pd.errors.EmptyDataError
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        sample = "\n".join(lines[:-1])  # drop a line cut in the middle
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
+    sep = options.sep or sniff_delimiter(path, options.encoding)
+    kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
+    if chunk_rows is None:
+        frame = pd.read_csv(path, low_memory=False, **kwargs)
+        _check_delimiter(path, frame, sep, options)
+        yield frame
+        return
+    with pd.read_csv(path, chunksize=chunk_rows, **kwargs) as reader:
+        for i, chunk in enumerate(reader):
+            if i == 0:
+                _check_delimiter(path, chunk, sep, options)
+            yield chunk
+
+
+def _check_delimiter(path: Path, frame: pd.DataFrame, sep: str, options: CsvOptions) -> None:
+    if frame.shape[1] != 1:
+        return
+    header = str(frame.columns[0])
+    if any(d != sep and d in header for d in DELIMITERS):
+        shown = repr(options.sep) if options.sep else f"detected {sep!r}"
+        raise DataError(
+            f"{path}: every line reads as one column ({header[:60]!r}) with the delimiter "
+            f"{shown}; the delimiter looks wrong. Pass it with --sep, e.g. --sep ';'."
+        )
+
+
+def _parser_error(path: Path, options: CsvOptions, err: Exception) -> DataError:
+    how = f"--sep {options.sep!r}" if options.sep else "the detected delimiter"
+    return DataError(
+        f"{path}: malformed CSV ({_first_line(err)}) when split with {how}. Check the "
+        "delimiter (--sep) and the quoting."
+    )
+
+
+def _encoding_error(path: Path, options: CsvOptions, err: UnicodeDecodeError) -> DataError:
+    byte = err.object[err.start : err.start + 1].hex()
+    return DataError(
+        f"{path}: not valid {options.encoding} text (byte 0x{byte} at offset {err.start} "
+        "of a block); pass the file's encoding with --encoding, e.g. --encoding latin-1."
+    )
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+# ---------------------------------------------------------------------- Parquet
+def _iter_parquet(path: Path, options: CsvOptions, chunk_rows: int | None):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        if chunk_rows is None:
+            yield parquet.read().to_pandas()
+            return
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+    except pa.ArrowException as err:
+        raise DataError(f"{path}: not a valid Parquet file ({_first_line(err)}).") from None
+
+
+# ---------------------------------------------------------------------- NumPy
+def _frame_from_array(path: Path, array: np.ndarray) -> pd.DataFrame:
+    if array.dtype.names:
+        return pd.DataFrame({name: array[name] for name in array.dtype.names})
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array, got shape {array.shape}.")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def _load_numpy(path: Path, **kwargs):
+    try:
+        return np.load(path, allow_pickle=False, **kwargs)
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise DataError(
+                f"{path}: the file holds Python objects (pickled data), which lrnet never "
+                "loads; save plain numeric or string arrays."
+            ) from None
+        raise
+
+
+def _iter_npy(path: Path, options: CsvOptions, chunk_rows: int | None):
+    array = _load_numpy(path, mmap_mode="r")
+    step = chunk_rows or max(len(array), 1)
+    for start in range(0, len(array), step):
+        yield _frame_from_array(path, np.asarray(array[start : start + step]))
+
+
+def _iter_npz(path: Path, options: CsvOptions, chunk_rows: int | None):
+    with _load_numpy(path) as npz:
+        try:
+            members = {name: npz[name] for name in npz.files}
+        except ValueError as err:
+            if "pickle" in str(err):
+                raise DataError(
+                    f"{path}: a member holds Python objects (pickled data), which lrnet "
+                    "never loads; save plain numeric or string arrays."
+                ) from None
+            raise
+    frame = _frame_from_npz(path, members)
+    step = chunk_rows or max(len(frame), 1)
+    for start in range(0, len(frame), step):
+        yield frame.iloc[start : start + step].reset_index(drop=True)
+
+
+def _frame_from_npz(path: Path, members: dict) -> pd.DataFrame:
+    if "X" in members:
+        frame = _frame_from_array(path, members["X"])
+        if "feature_names" in members:
+            names = [str(n) for n in members["feature_names"]]
+            if len(names) != frame.shape[1]:
+                raise DataError(
+                    f"{path}: feature_names has {len(names)} names for "
+                    f"{frame.shape[1]} columns of X."
+                )
+            frame.columns = names
+        if "y" in members:
+            y = members["y"]
+            if y.ndim != 1 or len(y) != len(frame):
+                raise DataError(
+                    f"{path}: y must be 1-D with one value per row of X, got "
+                    f"shape {y.shape} for {len(frame)} rows."
+                )
+            frame["y"] = y
+        return frame
+    lengths = {name: a.shape for name, a in members.items()}
+    if (
+        not members
+        or any(len(s) != 1 for s in lengths.values())
+        or len({s[0] for s in lengths.values()}) != 1
+    ):
+        raise DataError(
+            f"{path}: expected an array 'X' (and 'y'), or 1-D arrays of equal length, one "
+            f"per column; found {lengths}."
+        )
+    return pd.DataFrame(members)

@@ -1,0 +1,432 @@
+"""Save and load models: arrays plus a JSON header in one ``.npz`` file, never pickle.
+
+File format (version :data:`FORMAT_VERSION`): a zip archive written by ``np.savez``:
+
+``header``
+    A 0-d unicode array holding a JSON object: ``format`` ("lrnet-model"),
+    ``format_version``, ``lrnet_version``, ``estimator`` ("LRNClassifier"), ``params``
+    (``get_params()``, JSON-encoded), ``fitted`` (every scalar/list fitted attribute:
+    ``n_features_in_``, ``loss_curve_``, ``history_``, ...), ``label_type`` (the
+    ``LabelBinarizer``'s ``y_type_``), ``classes_dtype``, ``arrays`` (name -> dtype,
+    shape and SHA-256 of every other member), ``preprocessing`` (plain data from
+    :meth:`lrnet.data.Preprocessor.to_dict`, or null) and ``metadata`` (free JSON).
+``coef_0 .. coef_{L-1}``, ``intercept_0 .. intercept_{L-1}``
+    The weights and intercepts, float32 or float64.
+``classes``
+    ``classes_`` with its dtype (strings, integers or booleans).
+``feature_names_in``
+    Present when the estimator was fitted on named columns.
+
+Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs code
+from the file.  Anything wrong with a file raises :class:`ModelFileError` (a
+``ValueError``) that names the file and the problem.  Writes go through a temporary
+file in the same folder and ``os.replace``, so a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.validation import check_is_fitted
+
+from ._files import atomic_write
+from ._version import __version__
+from .estimator import LRNClassifier, make_rng
+from .network import Layout
+
+FORMAT_NAME = "lrnet-model"
+FORMAT_VERSION = 1
+WEIGHT_DTYPES = ("float32", "float64")
+#: fitted attributes stored as arrays, or rebuilt, rather than as JSON
+SPECIAL = {"coefs_", "intercepts_", "classes_", "feature_names_in_"}
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, truncated, corrupted, foreign or from a newer lrnet."""
+
+
+@dataclass
+class Model:
+    """What :func:`load` returns: the estimator and the preprocessing saved with it.
+
+    ``predict`` and ``predict_proba`` apply the preprocessing (when the file has one,
+    e.g. one written by ``lrnet train``) and then the estimator, so a table goes in;
+    without preprocessing they are the estimator's own methods.
+    """
+
+    estimator: LRNClassifier
+    preprocessor: object | None = None
+    metadata: dict = field(default_factory=dict)
+    header: dict = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The estimator's classes."""
+        return self.estimator.classes_
+
+    def _input(self, X):
+        return X if self.preprocessor is None else self.preprocessor.transform(X)
+
+    def predict(self, X):
+        """Predicted labels for ``X`` (a table when the model has preprocessing)."""
+        return self.estimator.predict(self._input(X))
+
+    def predict_proba(self, X):
+        """Class probabilities for ``X`` (a table when the model has preprocessing)."""
+        return self.estimator.predict_proba(self._input(X))
+
+
+# ---------------------------------------------------------------------- JSON encoding
+def to_json(value):
+    """``value`` as strict JSON data: non-finite floats and non-string keys are tagged."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return {"__float__": repr(value)}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: to_json(v) for k, v in value.items()}
+        return {"__items__": [[to_json(k), to_json(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [to_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a model file")
+
+
+def from_json(value):
+    """Undo :func:`to_json`."""
+    if isinstance(value, dict):
+        if set(value) == {"__float__"}:
+            return float(value["__float__"])
+        if set(value) == {"__items__"}:
+            return {_hashable(from_json(k)): from_json(v) for k, v in value["__items__"]}
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+# ---------------------------------------------------------------------- saving
+def _params(estimator) -> dict:
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if name == "callbacks" or isinstance(value, np.random.RandomState):
+            value = None  # behaviour, not state: not saved
+        params[name] = to_json(value)
+    return params
+
+
+def _fitted(estimator) -> dict:
+    fitted = {}
+    for name, value in vars(estimator).items():
+        if name.endswith("_") and not name.startswith("_") and name not in SPECIAL:
+            try:
+                fitted[name] = to_json(value)
+            except TypeError as err:
+                raise TypeError(f"cannot save fitted attribute {name}: {err}") from None
+    return fitted
+
+
+def _classes_array(classes: np.ndarray) -> np.ndarray:
+    if classes.dtype != object:
+        return classes
+    for kind in (str, bool, int):
+        if all(
+            type(c) is kind or isinstance(c, np.generic) and isinstance(c.item(), kind)
+            for c in classes
+        ):
+            return np.array([kind(c) for c in classes])
+    raise TypeError(f"cannot save classes of mixed types: {classes.tolist()!r}")
+
+
+def save(path, estimator: LRNClassifier, preprocessing=None, metadata: dict | None = None):
+    """Write a fitted estimator (and its preprocessing) to ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination, conventionally ``*.lrnet``.
+    estimator : LRNClassifier
+        A fitted estimator.
+    preprocessing : lrnet.data.Preprocessor or None
+        Tabular preprocessing to store with it (as plain data).
+    metadata : dict or None
+        Extra JSON-compatible information (training data, metrics).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    check_is_fitted(estimator, "coefs_")
+    arrays = {f"coef_{i}": np.ascontiguousarray(w) for i, w in enumerate(estimator.coefs_)}
+    arrays.update(
+        {f"intercept_{i}": np.ascontiguousarray(b) for i, b in enumerate(estimator.intercepts_)}
+    )
+    arrays["classes"] = _classes_array(np.asarray(estimator.classes_))
+    if "feature_names_in_" in vars(estimator):
+        arrays["feature_names_in"] = np.asarray(estimator.feature_names_in_, dtype=str)
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "lrnet_version": __version__,
+        "estimator": type(estimator).__name__,
+        "params": _params(estimator),
+        "fitted": _fitted(estimator),
+        "label_type": estimator._label_binarizer.y_type_,
+        "classes_dtype": str(np.asarray(estimator.classes_).dtype),
+        "arrays": {name: _describe(a) for name, a in arrays.items()},
+        "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
+        "metadata": to_json(metadata or {}),
+    }
+    text = json.dumps(header, allow_nan=False)
+    path = Path(path)
+    with atomic_write(path) as fh:
+        np.savez(fh, header=np.array(text), **arrays)
+    return path
+
+
+def _describe(array: np.ndarray) -> dict:
+    return {
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "sha256": hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest(),
+    }
+
+
+# ---------------------------------------------------------------------- loading
+def load(path) -> Model:
+    """Read a model file written by :func:`save` (or ``lrnet train``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    Model
+        ``.estimator`` (a fitted :class:`~lrnet.LRNClassifier`), ``.preprocessor``
+        (a :class:`~lrnet.data.Preprocessor` or None), ``.metadata`` and ``.header``.
+
+    Raises
+    ------
+    ModelFileError
+        A ``ValueError`` naming the file and what is wrong with it.
+    """
+    from .data.preprocessing import Preprocessor
+
+    header, arrays = read_file(path)
+    try:
+        estimator = _rebuild_estimator(header, arrays)
+        spec = header.get("preprocessing")
+        preprocessor = None if spec is None else Preprocessor.from_dict(spec, str(path))
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:
+        raise ModelFileError(f"{path}: invalid model file ({err}).") from None
+    return Model(
+        estimator, preprocessor, from_json(header.get("metadata") or {}), header, str(path)
+    )
+
+
+def load_estimator(path) -> LRNClassifier:
+    """The :class:`~lrnet.LRNClassifier` stored in ``path`` (see :func:`load`)."""
+    return load(path).estimator
+
+
+def read_file(path) -> tuple[dict, dict]:
+    """The checked header and arrays of a model file."""
+    path = Path(path)
+    _check_zip(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "header" not in npz.files:
+                raise ModelFileError(f"{path}: not an lrnet model file (no header).")
+            header = _parse_header(path, npz["header"])
+            _check_members(path, header, npz.files)
+            arrays = {name: npz[name] for name in header["arrays"]}
+    except ModelFileError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err) or "Object arrays" in str(err):
+            raise ModelFileError(
+                f"{path}: the file holds pickled Python objects, which lrnet "
+                "never loads; it was not written by lrnet."
+            ) from None
+        raise _corrupted(path, err) from None
+    except Exception as err:  # zip, zlib and npy parsing errors of a damaged file
+        raise _corrupted(path, err) from None
+    _check_arrays(path, header, arrays)
+    return header, arrays
+
+
+def _corrupted(path, err) -> ModelFileError:
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return ModelFileError(f"{path}: corrupted or truncated model file ({reason}).")
+
+
+def _check_zip(path: Path) -> None:
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file.")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a directory, expected a model file.")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot read the model file ({err.strerror}).") from None
+    if not magic:
+        raise ModelFileError(f"{path}: the model file is empty.")
+    if magic != b"PK\x03\x04":
+        raise ModelFileError(f"{path}: not an lrnet model file (not a zip archive).")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path}: corrupted or truncated model file (the zip directory at its end is missing)."
+        )
+
+
+def _parse_header(path: Path, raw: np.ndarray) -> dict:
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise ModelFileError(f"{path}: not an lrnet model file (bad header).")
+    try:
+        header = json.loads(str(raw[()]))
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{path}: corrupted model file (header is not JSON: {err}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ModelFileError(
+            f"{path}: not an lrnet model file (format is "
+            f"{header.get('format') if isinstance(header, dict) else None!r})."
+        )
+    version = header.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: invalid format version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by lrnet {header.get('lrnet_version', '?')} in model format "
+            f"version {version}; this lrnet {__version__} reads format versions up to "
+            f"{FORMAT_VERSION}. Upgrade lrnet (pip install -U lrnet) to load it."
+        )
+    if not isinstance(header.get("arrays"), dict):
+        raise ModelFileError(f"{path}: invalid header (no array manifest).")
+    return header
+
+
+def _check_members(path: Path, header: dict, files: list[str]) -> None:
+    expected = set(header["arrays"]) | {"header"}
+    unknown, absent = set(files) - expected, expected - set(files)
+    if unknown:
+        raise ModelFileError(
+            f"{path}: unexpected member(s) {sorted(unknown)} in the model "
+            "file; it was altered or not written by lrnet."
+        )
+    if absent:
+        raise ModelFileError(
+            f"{path}: member(s) {sorted(absent)} are missing; the file is incomplete."
+        )
+
+
+def _check_arrays(path: Path, header: dict, arrays: dict) -> None:
+    for name, array in arrays.items():
+        info = header["arrays"][name]
+        if not isinstance(info, dict) or _describe(array) != info:
+            raise ModelFileError(
+                f"{path}: member {name!r} does not match its checksum, "
+                "dtype or shape in the header; the file was altered."
+            )
+        kinds = "f" if name.startswith(("coef_", "intercept_")) else "Uiub"
+        if array.dtype.kind not in kinds or (
+            kinds == "f" and array.dtype.name not in WEIGHT_DTYPES
+        ):
+            raise ModelFileError(f"{path}: member {name!r} has unsupported dtype {array.dtype}.")
+
+
+def _layer_arrays(header: dict, arrays: dict) -> tuple[list, list]:
+    n = sum(name.startswith("coef_") for name in arrays)
+    coefs = [arrays[f"coef_{i}"] for i in range(n)]
+    intercepts = [arrays[f"intercept_{i}"] for i in range(n)]
+    if n == 0 or len({a.dtype for a in coefs + intercepts}) != 1:
+        raise ValueError("weights missing or of mixed dtypes")
+    units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
+    for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        if w.shape != (units[i], units[i + 1]) or b.shape != (units[i + 1],):
+            raise ValueError(f"layer {i} has inconsistent shapes {w.shape} and {b.shape}")
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise ValueError(f"layer {i} holds non-finite weights")
+    return coefs, intercepts
+
+
+def _rebuild_estimator(header: dict, arrays: dict) -> LRNClassifier:
+    coefs, intercepts = _layer_arrays(header, arrays)
+    estimator = LRNClassifier()
+    known = estimator.get_params(deep=False)
+    params = {k: v for k, v in from_json(header["params"]).items() if k in known}
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    estimator.set_params(**params)
+    estimator._validate_params()
+    layout = Layout(tuple([coefs[0].shape[0]] + [w.shape[1] for w in coefs]))
+    flat = layout.pack(coefs, intercepts, coefs[0].dtype)
+    estimator.coefs_, estimator.intercepts_ = layout.views(flat)
+    for name, value in from_json(header["fitted"]).items():
+        if not (
+            name.isidentifier()
+            and name.endswith("_")
+            and not name.startswith("_")
+            and name not in SPECIAL
+            and name not in known
+        ):
+            raise ValueError(f"unexpected fitted attribute {name!r}")
+        setattr(estimator, name, value)
+    if "feature_names_in" in arrays:
+        estimator.feature_names_in_ = arrays["feature_names_in"].astype(object)
+    _restore_labels(estimator, header, arrays["classes"])
+    _check_shapes(estimator, layout)
+    estimator._rng = make_rng(estimator.random_state)
+    return estimator
+
+
+def _restore_labels(estimator, header: dict, classes: np.ndarray) -> None:
+    label_type = header["label_type"]
+    binarizer = LabelBinarizer()
+    if label_type == "multilabel-indicator":
+        binarizer.fit(np.eye(len(classes), dtype=int))
+    else:
+        binarizer.fit(classes)
+    if binarizer.y_type_ != label_type or not np.array_equal(binarizer.classes_, classes):
+        raise ValueError(f"classes {classes.tolist()!r} do not fit label type {label_type!r}")
+    if header.get("classes_dtype") == "object":
+        classes = classes.astype(object)
+        binarizer.classes_ = classes
+    estimator._label_binarizer = binarizer
+    estimator.classes_ = binarizer.classes_
+
+
+def _check_shapes(estimator, layout: Layout) -> None:
+    units = layout.layer_units
+    expected = {"n_features_in_": units[0], "n_outputs_": units[-1], "n_layers_": len(units)}
+    for name, value in expected.items():
+        if getattr(estimator, name, None) != value:
+            raise ValueError(
+                f"{name} is {getattr(estimator, name, None)!r}, the weights say {value}"
+            )
+    hidden = tuple(units[1:-1])
+    if tuple(int(h) for h in np.atleast_1d(estimator.hidden_layer_sizes)) != hidden:
+        raise ValueError(
+            f"hidden_layer_sizes {estimator.hidden_layer_sizes!r} does not "
+            f"match the weights {hidden}"
+        )
+    if estimator.out_activation_ not in ("softmax", "logistic"):
+        raise ValueError(f"unknown output activation {estimator.out_activation_!r}")
