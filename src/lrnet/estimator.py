@@ -31,6 +31,7 @@ from .optim.schedules import SCHEDULES
 from .validation import (
     check_finite,
     check_hidden_layer_sizes,
+    finite_sum,
     check_lengths,
     check_sample_weight_values,
     explain_conversion_error,
@@ -511,9 +512,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self._label_binarizer.classes_
         if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
             raise ValueError(
-                f"y contains only one class ({self.classes_[0]!r}) among {len(y)} samples; "
-                "a classifier needs at least 2 classes. Check the target column, or add "
-                "samples of the other classes."
+                f"y contains only one class ({self.classes_.tolist()[0]!r}) among {len(y)} "
+                "samples; a classifier needs at least 2 classes. Check the target column, or "
+                "add samples of the other classes."
             )
 
     def _encode_targets(self, y, classes, dtype) -> np.ndarray:
@@ -609,7 +610,7 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             and X.shape[1] == getattr(self, "n_features_in_", -1)
             and "feature_names_in_" not in self.__dict__
             and "coefs_" in self.__dict__
-            and bool(np.isfinite(X.sum()))
+            and finite_sum(X)
         )
 
     def _logits(self, X) -> np.ndarray:

@@ -15,13 +15,21 @@ _IMPUTE_HINT = (
 )
 
 
+def finite_sum(values: np.ndarray) -> bool:
+    """True when the sum of ``values`` is finite, which proves every value finite.
+
+    False does not prove the opposite: the sum of large finite values can overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(values.sum()))
+
+
 def check_finite(X, name: str = "X") -> None:
     """Raise ``ValueError`` naming NaN or infinity, how many and where the first one is."""
     values = X.data if sp.issparse(X) else X
     if values.dtype.kind != "f":
         return
-    # Fast path: a finite sum proves that every value is finite.
-    if np.isfinite(values.sum()):
+    if finite_sum(values):
         return
     bad = ~np.isfinite(values)
     if not bad.any():  # the sum overflowed, the values are fine
@@ -58,7 +66,9 @@ def explain_conversion_error(err: Exception, X) -> Exception:
         return err
     dtypes = ""
     if hasattr(X, "dtypes"):
-        bad = [str(c) for c, t in X.dtypes.items() if not np.issubdtype(t, np.number)]
+        # ``kind`` also exists on pandas extension dtypes (StringDtype: "O"), which
+        # np.issubdtype cannot interpret
+        bad = [str(c) for c, t in X.dtypes.items() if getattr(t, "kind", "O") not in "biufc"]
         dtypes = f" Non-numeric columns: {bad}."
     text = (
         f"X must be numeric, but it contains values that are not numbers ({msg}).{dtypes} "

@@ -1,0 +1,57 @@
+"""The fast predict path gives the same answers and the same errors as the full one."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from lrnet import LRNClassifier
+
+
+@pytest.fixture(scope="module", params=[np.float32, np.float64])
+def fitted(request):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5)).astype(request.param)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = LRNClassifier((7,), max_iter=20, random_state=0).fit(X, y)
+    return est, X
+
+
+def test_fast_path_taken_and_equal_to_full_validation(fitted):
+    est, X = fitted
+    assert est._is_plain_input(X)
+    fast = est.predict_proba(X)
+    slow = est.predict_proba(X.tolist())  # a list always takes the full path
+    np.testing.assert_allclose(fast, slow, rtol=1e-6)
+    np.testing.assert_array_equal(est.predict(X[:1]), est.predict(X[:1].tolist()))
+
+
+@pytest.mark.parametrize("bad,what", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_fast_path_still_rejects_non_finite(fitted, bad, what):
+    est, X = fitted
+    row = X[:1].copy()
+    row[0, 3] = bad
+    assert not est._is_plain_input(row)
+    with pytest.raises(ValueError, match=f"Input X contains {what}"):
+        est.predict_proba(row)
+
+
+def test_fast_path_still_checks_feature_count(fitted):
+    est, X = fitted
+    with pytest.raises(ValueError, match="X has 4 features, but LRNClassifier is expecting 5"):
+        est.predict(X[:, :4])
+
+
+def test_unfitted_predict_raises_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        LRNClassifier().predict(np.zeros((1, 3)))
+
+
+def test_large_but_finite_values_are_not_mistaken_for_inf(fitted):
+    est, X = fitted
+    big = np.full((3, 5), np.finfo(X.dtype).max / 2, dtype=X.dtype)  # the sum overflows
+    proba = est.predict_proba(big)
+    assert np.isfinite(proba).all()
