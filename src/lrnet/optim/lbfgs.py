@@ -14,6 +14,11 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+#: SciPy's default relative-reduction tolerance (``factr=1e7`` times machine epsilon).
+#: It is lowered to ``tol`` when ``tol`` is smaller, so that a tight gradient tolerance
+#: is not cut short by the relative-reduction test.
+FTOL = 1e7 * np.finfo(float).eps
+
 
 def minimize(
     fun: Callable[[], float],
@@ -50,7 +55,7 @@ def minimize(
         method="L-BFGS-B",
         jac=True,
         callback=callback,
-        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol, "ftol": min(FTOL, tol)},
     )
     params[...] = res.x
     if res.status == 1:

@@ -1,0 +1,80 @@
+"""Shared builders for the network-level tests: a small problem in a flat buffer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from lrnet.network import Layout, Net, Workspace, value_and_grad
+
+#: output kinds of the network tests: (output link, number of output units, target kind)
+OUTPUTS = {
+    "binary": ("logistic", 1),
+    "multiclass": ("softmax", 3),
+    "multilabel": ("logistic", 3),
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded_blas():
+    """One BLAS thread: the tests' matrices are tiny, and extra threads only contend."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+@dataclass
+class Problem:
+    """A network, its parameters and one batch of data, all float64."""
+
+    net: Net
+    params: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    alpha: float
+
+    def value_and_grad(self, params: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """Objective and a fresh copy of its gradient at ``params`` (default: own)."""
+        params = self.params if params is None else params
+        grads = np.empty_like(params)
+        work = Workspace(self.net.layout, self.X.shape[0], params.dtype)
+        loss = value_and_grad(
+            self.net, params, grads, self.X, self.Y, self.sample_weight, self.alpha, work
+        )
+        return loss, grads
+
+
+def make_problem(
+    activation: str = "tanh",
+    output: str = "multiclass",
+    hidden: tuple[int, ...] = (5,),
+    weighted: bool = False,
+    alpha: float = 0.0,
+    n_samples: int = 12,
+    n_features: int = 4,
+    seed: int = 0,
+) -> Problem:
+    """A random float64 problem; targets match the output kind."""
+    rng = np.random.default_rng(seed)
+    kind, k = OUTPUTS[output]
+    X = rng.standard_normal((n_samples, n_features))
+    if output == "multiclass":
+        Y = np.eye(k)[rng.integers(k, size=n_samples)]
+    else:
+        Y = rng.integers(2, size=(n_samples, k)).astype(np.float64)
+    layout = Layout((n_features, *hidden, k))
+    params = rng.uniform(-1.0, 1.0, layout.size)
+    sw = None
+    if weighted:
+        sw = rng.uniform(0.0, 3.0, n_samples)
+        sw[:2] = 0.0  # zero weights must simply drop rows
+    return Problem(Net(layout, activation, kind), params, X, Y, sw, alpha)
+
+
+@pytest.fixture
+def problem_factory():
+    """The :func:`make_problem` builder, for tests that need several problems."""
+    return make_problem
