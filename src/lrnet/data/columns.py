@@ -61,7 +61,8 @@ def drop_reason(series: pd.Series, kind: str) -> str | None:
         return f"unsupported type {series.dtype}"
     n_unique = series.nunique(dropna=False)
     if n_unique == 1:
-        return f"constant (always {series.iloc[0]!r})"
+        value = series.iloc[0]
+        return f"constant (always {value.item() if hasattr(value, 'item') else value!r})"
     discrete = types.is_integer_dtype(series.dtype) or kind == "categorical"
     if not discrete or types.is_bool_dtype(series.dtype):
         return None

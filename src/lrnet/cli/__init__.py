@@ -1,0 +1,87 @@
+"""The ``lrnet`` command: ``train``, ``evaluate``, ``predict``, ``inspect``.
+
+:func:`main` returns the exit code: 0 on success, 1 for an error the user can fix
+(printed as one line, without a traceback), 2 for a usage error.  Set
+``LRNET_DEBUG=1`` to get the traceback of an error instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from ..data.readers import DataError
+from ..persistence import ModelFileError
+from .display import Output, UsageError, UserError
+from .parser import build_parser
+
+
+def _handlers():
+    from . import apply, inspect, train
+
+    return {
+        "train": train.run,
+        "evaluate": apply.run_evaluate,
+        "predict": apply.run_predict,
+        "inspect": inspect.run,
+    }
+
+
+def _error(message: str) -> None:
+    text = " ".join(str(message).split())
+    print(f"lrnet: error: {text}", file=sys.stderr, flush=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    first = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"lrnet: warning: {first}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``lrnet`` command line with ``argv`` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments after the program name.
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 error, 2 usage error.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    out = Output(json_mode=getattr(args, "json", False), quiet=args.quiet)
+    debug = bool(os.environ.get("LRNET_DEBUG"))
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return _handlers()[args.command](args, out)
+        except UsageError as err:
+            if debug:
+                raise
+            _error(err)
+            return 2
+        except (UserError, DataError, ModelFileError, ValueError, OSError) as err:
+            if debug:
+                raise
+            _error(_describe_os_error(err) if isinstance(err, OSError) else err)
+            return 1
+        except KeyboardInterrupt:
+            _error("interrupted.")
+            return 130
+
+
+def _describe_os_error(err: OSError) -> str:
+    if isinstance(err, BrokenPipeError):
+        return "the output pipe was closed."
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}."

@@ -1,0 +1,125 @@
+"""What the commands print: one-line notes, rich tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+#: the confusion matrix is printed in full up to this many classes
+MAX_CONFUSION = 20
+
+
+class UserError(ValueError):
+    """An error the user can fix; printed as one line, exit code 1."""
+
+
+class UsageError(UserError):
+    """Options that do not fit together; printed as one line, exit code 2."""
+
+
+@dataclass
+class Output:
+    """Where a command writes: results on stdout, notes on stderr.
+
+    ``json_mode`` turns the results into one JSON document on stdout; ``quiet``
+    silences notes and results (errors are still printed).
+    """
+
+    json_mode: bool = False
+    quiet: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+    def note(self, text: str) -> None:
+        """A one-line remark on stderr (kept in the JSON output too)."""
+        self.notes.append(text)
+        if not self.quiet:
+            print(f"note: {text}", file=sys.stderr, flush=True)
+
+    def show(self, *renderables) -> None:
+        """Print rich renderables on stdout, unless quiet or in JSON mode."""
+        if not (self.quiet or self.json_mode):
+            for item in renderables:
+                self.console.print(item)
+
+    def line(self, text: str) -> None:
+        """A plain result line on stdout, unless quiet or in JSON mode."""
+        if not (self.quiet or self.json_mode):
+            print(text, flush=True)
+
+    def emit_json(self, document: dict) -> None:
+        """The JSON document on stdout, in JSON mode."""
+        if self.json_mode:
+            document = {**document, "notes": self.notes}
+            print(json.dumps(document, indent=2, default=str))
+
+
+def metrics_tables(metrics: dict, title: str) -> list:
+    """Summary, per-class and confusion-matrix tables for :func:`report.classification_metrics`."""
+    summary = Table(show_header=False)
+    summary.add_column("metric", style="bold")
+    summary.add_column("value", justify="right")
+    summary.add_row("samples", str(metrics["n_samples"]))
+    summary.add_row("accuracy", f"{metrics['accuracy']:.4f}")
+    summary.add_row("log-loss", f"{metrics['log_loss']:.4f}")
+    summary.add_row("macro F1", f"{metrics['macro_f1']:.4f}")
+
+    per_class = Table(title="Per class", title_justify="left")
+    per_class.add_column("class")
+    for name in ("precision", "recall", "F1", "support"):
+        per_class.add_column(name, justify="right")
+    for row in metrics["per_class"]:
+        per_class.add_row(
+            escape(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
+    return [Text(title, style="bold"), summary, per_class, confusion_table(metrics)]
+
+
+def confusion_table(metrics: dict):
+    """Rows: true class; columns: predicted class."""
+    names = metrics["classes"]
+    if len(names) > MAX_CONFUSION:
+        return (
+            f"Confusion matrix: {len(names)} classes, too many to print; see the "
+            "report's confusion.png or --json."
+        )
+    table = Table(title="Confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    table.add_column("", style="bold")
+    for name in names:
+        table.add_column(escape(name), justify="right")
+    for i, row in enumerate(metrics["confusion_matrix"]):
+        cells = [
+            f"[bold green]{v}[/]" if i == j else (str(v) if v else "[dim]0[/]")
+            for j, v in enumerate(row)
+        ]
+        table.add_row(escape(names[i]), *cells)
+    return table
+
+
+def key_value_table(title: str, rows: dict) -> Table:
+    """A two-column table of ``rows``."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in rows.items():
+        table.add_row(escape(str(key)), escape(str(value)))
+    return table
+
+
+def listing(names, limit: int = 8) -> str:
+    """``'a', 'b', 'c' and 5 more``."""
+    names = [str(n) for n in names]
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -1,0 +1,157 @@
+"""``lrnet inspect``: describe a model file."""
+
+from __future__ import annotations
+
+import math
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..persistence import Model, load
+from .display import Output, key_value_table, listing
+
+#: input columns listed in the preprocessing table
+MAX_ROWS = 30
+
+
+def layers(model: Model) -> list[dict]:
+    """One dict per weight layer: units in and out, activation, parameter count."""
+    estimator = model.estimator
+    rows = []
+    last = len(estimator.coefs_) - 1
+    for i, (w, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_, strict=True)):
+        rows.append(
+            {
+                "layer": "output" if i == last else f"hidden {i + 1}",
+                "in": int(w.shape[0]),
+                "out": int(w.shape[1]),
+                "activation": estimator.out_activation_ if i == last else estimator.activation,
+                "parameters": int(w.size + b.size),
+                "dtype": str(w.dtype),
+            }
+        )
+    return rows
+
+
+def history_summary(history: list[dict]) -> dict:
+    """Epochs, first/final/best loss, best validation score and total time."""
+    if not history:
+        return {"epochs": 0}
+    losses = [h["loss"] for h in history if h.get("loss") is not None]
+    scores = [
+        (h["validation_score"], h.get("epoch"))
+        for h in history
+        if h.get("validation_score") is not None
+    ]
+    summary = {
+        "epochs": len(history),
+        "first loss": losses[0],
+        "final loss": losses[-1],
+        "best loss": min(losses),
+    }
+    if scores:
+        best, epoch = max(scores, key=lambda pair: pair[0])
+        summary["best validation accuracy"] = f"{best:.4f} (epoch {epoch})"
+        summary["final validation accuracy"] = scores[-1][0]
+    times = [h["time"] for h in history if h.get("time") is not None]
+    if times:
+        summary["training time"] = f"{math.fsum(times):.2f} s"
+    return summary
+
+
+def preprocessing_table(model: Model) -> Table | None:
+    """Per input column: kind, fill value for missing, scaling or categories."""
+    if model.preprocessor is None:
+        return None
+    table = Table(title="Preprocessing (per input column)", title_justify="left")
+    for name in ("column", "kind", "fill missing", "indicator", "transform"):
+        table.add_column(name)
+    rows = model.preprocessor.describe()
+    for row in rows[:MAX_ROWS]:
+        if row["kind"] == "numeric":
+            fill = f"{row['fill']:.4g}"
+            how = f"(x - {row['mean']:.4g}) / {row['scale']:.4g}"
+        else:
+            fill = repr(row["fill"])
+            how = f"one-hot, {len(row['categories'])} categories: {listing(row['categories'], 5)}"
+        table.add_row(
+            escape(row["column"]),
+            row["kind"],
+            escape(fill),
+            "yes" if row["indicator"] else "",
+            escape(how),
+        )
+    if len(rows) > MAX_ROWS:
+        table.add_row(f"... {len(rows) - MAX_ROWS} more (see --json)", "", "", "", "")
+    return table
+
+
+def describe(model: Model) -> dict:
+    """Everything ``inspect`` shows, as JSON-compatible data."""
+    estimator, header = model.estimator, model.header
+    pre = model.preprocessor
+    return {
+        "file": model.path,
+        "format_version": header.get("format_version"),
+        "lrnet_version": header.get("lrnet_version"),
+        "layers": layers(model),
+        "parameters": sum(r["parameters"] for r in layers(model)),
+        "classes": [str(c) for c in estimator.classes_],
+        "target": None if pre is None else pre.target,
+        "input_columns": None if pre is None else pre.columns,
+        "dropped_columns": None if pre is None else pre.plan.dropped,
+        "n_features": int(estimator.n_features_in_),
+        "preprocessing": None if pre is None else pre.describe(),
+        "history": history_summary(estimator.history_),
+        "params": {k: v for k, v in estimator.get_params().items() if k != "callbacks"},
+        "metadata": model.metadata,
+    }
+
+
+def run(args, out: Output) -> int:
+    """Run ``lrnet inspect``."""
+    model = load(args.model)
+    info = describe(model)
+    net = Table(title=f"{args.model}: network", title_justify="left")
+    for name in ("layer", "in", "out", "activation", "parameters", "dtype"):
+        net.add_column(name, justify="right" if name in ("in", "out", "parameters") else "left")
+    for row in info["layers"]:
+        net.add_row(
+            *(str(row[k]) for k in ("layer", "in", "out", "activation", "parameters", "dtype"))
+        )
+    net.add_row("total", "", "", "", f"{info['parameters']:,}", "", style="bold")
+    overview = {
+        "classes": f"{len(info['classes'])}: {listing(info['classes'], 12)}",
+        "target column": info["target"] or "(not recorded)",
+        "input columns": (
+            "(none saved: plain arrays)"
+            if info["input_columns"] is None
+            else f"{len(info['input_columns'])}: {listing(info['input_columns'], 10)}"
+        ),
+        "network inputs": info["n_features"],
+        "dropped at training": listing(
+            [f"{k} ({v})" for k, v in (info["dropped_columns"] or {}).items()], 6
+        )
+        or "none",
+        "lrnet version": info["lrnet_version"],
+        "file format version": info["format_version"],
+    }
+    metrics = info["metadata"].get("metrics")
+    if metrics:
+        overview[f"metrics ({info['metadata'].get('evaluated_on', 'test')})"] = (
+            f"accuracy {metrics['accuracy']:.4f}, log-loss {metrics['log_loss']:.4f}"
+        )
+    params = ", ".join(f"{k}={v!r}" for k, v in info["params"].items())
+    out.show(net, key_value_table("Model", overview))
+    table = preprocessing_table(model)
+    if table is not None:
+        out.show(table)
+    out.show(
+        key_value_table(
+            "Training history",
+            {k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in info["history"].items()},
+        )
+    )
+    out.show(key_value_table("Hyperparameters", {"get_params()": params}))
+    out.emit_json(info)
+    return 0

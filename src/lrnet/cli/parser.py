@@ -1,0 +1,339 @@
+"""The ``lrnet`` argument parser: subcommands, options, help with examples."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..activations import ACTIVATIONS
+from ..estimator import SOLVERS
+
+FORMATS = "CSV (delimiter sniffed; .csv.gz fine), Parquet, .npz or .npy"
+
+TRAIN_EXAMPLES = """\
+examples:
+  lrnet train                                   # scikit-learn's digits, in seconds
+  lrnet train customers.csv --target churned
+  lrnet train data.parquet --target label --hidden 128,64 --epochs 50 --early-stopping
+  lrnet train train.csv --target y --valid valid.csv --test-fraction 0 --out y.lrnet
+  lrnet train data.csv --target y --json --quiet > run.json
+"""
+
+EVALUATE_EXAMPLES = """\
+examples:
+  lrnet evaluate digits.lrnet test.csv
+  lrnet evaluate model.lrnet holdout.parquet --json
+"""
+
+PREDICT_EXAMPLES = """\
+examples:
+  lrnet predict model.lrnet new.csv -o predictions.csv
+  lrnet predict model.lrnet new.parquet --proba --keep customer_id -o scores.parquet
+  lrnet predict model.lrnet new.csv | head
+"""
+
+INSPECT_EXAMPLES = """\
+examples:
+  lrnet inspect digits.lrnet
+  lrnet inspect model.lrnet --json
+"""
+
+MAIN_DESCRIPTION = (
+    """\
+Logistic regression networks from the command line: train a classifier on a table,
+evaluate it, predict with it, inspect a model file.  Tables are read from """
+    + FORMATS
+    + """.
+Preprocessing (scaling, one-hot encoding, imputation) is automatic and saved in the model.
+
+examples:
+  lrnet train                       # train on scikit-learn's digits and print the metrics
+  lrnet train data.csv --target y   # train on your table
+  lrnet predict model.lrnet new.csv -o out.csv
+  lrnet <command> --help            # options of one command
+"""
+)
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """``'128,64'`` -> ``(128, 64)``; ``''`` or ``'none'`` -> ``()`` (logistic regression)."""
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive layer sizes such as 128,64, got {text!r}"
+        )
+    return sizes
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def batch_size(text: str) -> int | str:
+    """A positive integer or 'auto'."""
+    return "auto" if text == "auto" else positive_int(text)
+
+
+def positive_float(text: str) -> float:
+    """A float > 0."""
+    value = _float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A float >= 0."""
+    value = _float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A float in [0, 1)."""
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def column_list(text: str) -> list[str]:
+    """``'a,b'`` -> ``['a', 'b']``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading text files")
+    group.add_argument(
+        "--sep", metavar="CHAR", help="CSV delimiter (default: detected among , ; tab |)"
+    )
+    group.add_argument(
+        "--encoding", default="utf-8", help="text encoding of CSV files (default: utf-8)"
+    )
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of tables"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors (no progress, notes or tables)",
+    )
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model on a table and report its metrics",
+        description="Train a classifier on DATA, report held-out metrics, "
+        "save the model and an HTML report.",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=_formatter,
+    )
+    p.add_argument(
+        "data",
+        nargs="?",
+        metavar="DATA",
+        help=f"training table: {FORMATS} (default: scikit-learn's digits)",
+    )
+    p.add_argument("-t", "--target", metavar="COL", help="target column (default: the last column)")
+    net = p.add_argument_group("network and training")
+    net.add_argument(
+        "--hidden",
+        type=hidden_sizes,
+        default=(100,),
+        metavar="SIZES",
+        help="hidden layer sizes, e.g. 128,64; 'none' for logistic regression (default: 100)",
+    )
+    net.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="relu",
+        help="hidden activation (default: relu)",
+    )
+    net.add_argument("--solver", choices=SOLVERS, default="adam", help="optimizer (default: adam)")
+    net.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=200,
+        metavar="N",
+        help="maximum epochs (iterations for lbfgs) (default: 200)",
+    )
+    net.add_argument(
+        "--batch-size",
+        type=batch_size,
+        default="auto",
+        metavar="N",
+        help="minibatch size or 'auto' = min(200, rows) (default: auto)",
+    )
+    net.add_argument(
+        "--lr",
+        type=positive_float,
+        default=1e-3,
+        metavar="RATE",
+        help="initial learning rate (default: 0.001)",
+    )
+    net.add_argument(
+        "--alpha", type=nonnegative_float, default=1e-4, help="L2 penalty (default: 0.0001)"
+    )
+    net.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation accuracy stops improving",
+    )
+    net.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of initialisation, shuffling and splits (default: 0)",
+    )
+    split = p.add_argument_group("validation and test data")
+    split.add_argument(
+        "--valid", metavar="FILE", help="separate validation table, scored after training"
+    )
+    split.add_argument(
+        "--validation-fraction",
+        type=fraction,
+        default=0.1,
+        metavar="F",
+        help="share of the training rows held out to score every epoch "
+        "(and for --early-stopping); 0 for none (default: 0.1)",
+    )
+    split.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=0.2,
+        metavar="F",
+        help="share of DATA held out for the metrics; 0 scores the training data (default: 0.2)",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "-o", "--out", metavar="MODEL", help="model file to write (default: <DATA name>.lrnet here)"
+    )
+    out.add_argument(
+        "--report",
+        metavar="DIR",
+        help="report folder (default: <MODEL name>-report next to the model)",
+    )
+    out.add_argument("--no-report", action="store_true", help="write no report")
+    _add_output(p)
+    _add_reading(p)
+
+
+def _evaluate_parser(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="print a model's metrics on a labelled table",
+        description="Score MODEL on DATA, which holds the target column.",
+        epilog=EVALUATE_EXAMPLES,
+        formatter_class=_formatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by lrnet train")
+    p.add_argument("data", metavar="DATA", help=f"labelled table: {FORMATS}")
+    p.add_argument(
+        "-t",
+        "--target",
+        metavar="COL",
+        help="target column (default: the one the model was trained on)",
+    )
+    p.add_argument("--report", metavar="DIR", help="also write plots and report.html here")
+    _add_output(p)
+    _add_reading(p)
+
+
+def _predict_parser(sub) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="write predictions for a table",
+        description="Predict a class (and with --proba, one probability "
+        "column per class) for every row of DATA, reading it in chunks.",
+        epilog=PREDICT_EXAMPLES,
+        formatter_class=_formatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by lrnet train")
+    p.add_argument("data", metavar="DATA", help=f"table to predict: {FORMATS}")
+    p.add_argument(
+        "--proba",
+        action="store_true",
+        help="add one probability column per class, named after the class",
+    )
+    p.add_argument(
+        "--keep",
+        type=column_list,
+        action="extend",
+        default=[],
+        metavar="COL",
+        help="copy these input columns (e.g. an ID) into the output; "
+        "repeat or separate with commas",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output .csv or .parquet (default: CSV on standard output)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=50_000,
+        metavar="ROWS",
+        help="rows read and predicted at a time (default: 50000)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _add_reading(p)
+
+
+def _inspect_parser(sub) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="describe a model file",
+        description="Show the layers and parameter count, classes, input "
+        "features, preprocessing, training history and versions of MODEL.",
+        epilog=INSPECT_EXAMPLES,
+        formatter_class=_formatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by lrnet")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(quiet=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lrnet`` parser with its four subcommands."""
+    from .._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lrnet", description=MAIN_DESCRIPTION, formatter_class=_formatter
+    )
+    parser.add_argument("--version", action="version", version=f"lrnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _train_parser(sub)
+    _evaluate_parser(sub)
+    _predict_parser(sub)
+    _inspect_parser(sub)
+    return parser

@@ -1,0 +1,229 @@
+"""``lrnet train``: read a table, preprocess, fit, evaluate, save the model and a report."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from ..callbacks import Callback
+from ..data.preprocessing import Preprocessor
+from ..data.readers import read_table
+from ..estimator import LRNClassifier
+from ..progress import ProgressBar
+from ..report import classification_metrics, write_report
+from .common import (
+    check_classes,
+    choose_target,
+    csv_options,
+    split_target,
+    target_labels,
+    unknown_column,
+)
+from .display import Output, UsageError, listing, metrics_tables
+
+
+class HoldOutValidation(Callback):
+    """Ask the estimator to hold out ``validation_fraction`` and score every epoch."""
+
+    requires_validation = True
+
+
+def training_table(args) -> tuple[pd.DataFrame, str, str]:
+    """The table, a name for messages and a file stem for the outputs."""
+    if args.data is None:
+        from sklearn.datasets import load_digits
+
+        frame = load_digits(as_frame=True).frame
+        return frame, "digits (scikit-learn's bundled data set)", "digits"
+    frame = read_table(args.data, csv_options(args))
+    stem = Path(args.data).name.split(".")[0] or "model"
+    return frame, str(args.data), stem
+
+
+def test_split(frame, y, args, out: Output):
+    """``(train_frame, test_frame, y_train, y_test)``; stratified when possible."""
+    if args.test_fraction == 0:
+        out.note("--test-fraction 0: the metrics below are on the training data.")
+        return frame, frame, y, y
+    parts = dict(test_size=args.test_fraction, random_state=args.seed)
+    try:
+        return train_test_split(frame, y, stratify=y, **parts)
+    except ValueError:
+        out.note("some class is too rare for a stratified test split; splitting at random.")
+    try:
+        return train_test_split(frame, y, **parts)
+    except ValueError as err:
+        raise UsageError(f"--test-fraction {args.test_fraction}: {err}") from None
+
+
+def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
+    """The estimator from the options; progress via ``callbacks`` when supported."""
+    if args.early_stopping and args.validation_fraction == 0:
+        raise UsageError(
+            "--early-stopping needs validation data: set --validation-fraction above 0 (e.g. 0.1)."
+        )
+    estimator = LRNClassifier(
+        hidden_layer_sizes=args.hidden,
+        activation=args.activation,
+        solver=args.solver,
+        max_iter=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate_init=args.lr,
+        alpha=args.alpha,
+        early_stopping=args.early_stopping,
+        validation_fraction=args.validation_fraction or 0.1,
+        random_state=args.seed,
+    )
+    if "callbacks" in estimator.get_params():
+        callbacks = [progress]
+        if args.validation_fraction > 0 and args.solver != "lbfgs":
+            callbacks.append(HoldOutValidation())
+        estimator.set_params(callbacks=callbacks)
+    return estimator
+
+
+def fit(estimator: LRNClassifier, X, y, progress: ProgressBar, out: Output) -> float:
+    """Fit with progress; warnings become notes.  Returns the seconds taken."""
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            estimator.fit(X, y)
+        finally:
+            progress.close()
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            out.note(
+                f"training used all {estimator.max_iter} epochs without converging; "
+                "raise --epochs, or use --early-stopping."
+            )
+        else:
+            out.note(str(warning.message).splitlines()[0])
+    return time.perf_counter() - started
+
+
+def known_rows(frame, y, classes, source: str, out: Output):
+    """Rows whose label the model knows (others noted and left out of the metrics)."""
+    known = np.isin(y, classes)
+    if known.all():
+        return frame, y
+    unseen = sorted({str(v) for v in y[~known]})
+    out.note(
+        f"{source}: {int((~known).sum())} row(s) with classes never seen in training "
+        f"({listing(unseen)}) are left out of the metrics."
+    )
+    return frame[known], y[known]
+
+
+def validation_metrics(args, pre: Preprocessor, estimator, target: str, out: Output):
+    """Metrics on the ``--valid`` table, or ``None``."""
+    if not args.valid:
+        return None
+    frame = read_table(args.valid, csv_options(args))
+    if target not in frame.columns:
+        raise unknown_column(target, frame.columns, args.valid, "target column")
+    frame = frame.loc[frame[target].notna()]
+    y = target_labels(frame[target], args.valid)
+    frame, y = known_rows(frame, y, estimator.classes_, args.valid, out)
+    X = pre.transform(frame, args.valid)
+    return classification_metrics(y, estimator.predict_proba(X), estimator.classes_)
+
+
+def network_summary(estimator: LRNClassifier) -> str:
+    """``'64 -> 100 -> 10 (relu hidden, softmax output)'``."""
+    units = [estimator.coefs_[0].shape[0]] + [w.shape[1] for w in estimator.coefs_]
+    return (
+        " -> ".join(map(str, units)) + f" ({estimator.activation} hidden, "
+        f"{estimator.out_activation_} output)"
+    )
+
+
+def output_paths(args, stem: str) -> tuple[Path, Path | None]:
+    """The model file and the report folder (``None`` with ``--no-report``)."""
+    model = Path(args.out) if args.out else Path(f"{stem}.lrnet")
+    if not model.parent.is_dir():
+        raise UsageError(f"cannot write {model}: the folder {model.parent} does not exist.")
+    if args.no_report:
+        return model, None
+    report = Path(args.report) if args.report else model.with_name(model.stem + "-report")
+    return model, report
+
+
+def run(args, out: Output) -> int:
+    """Run ``lrnet train``."""
+    frame, source, stem = training_table(args)
+    model_path, report_dir = output_paths(args, stem)
+    out.note(f"read {len(frame)} rows and {frame.shape[1]} columns from {source}.")
+    target = choose_target(frame, args.target, source, out)
+    frame, y = split_target(frame, target, source, out)
+    check_classes(y, target, source)
+    train_frame, test_frame, y_train, y_test = test_split(frame, y, args, out)
+
+    pre = Preprocessor.fit(train_frame, target, source)
+    if pre.plan.dropped:
+        out.note(
+            f"dropped {len(pre.plan.dropped)} column(s): "
+            + "; ".join(f"{name} ({why})" for name, why in list(pre.plan.dropped.items())[:8])
+            + (" ..." if len(pre.plan.dropped) > 8 else "")
+        )
+    progress = ProgressBar(enabled=False if args.quiet else None)
+    estimator = make_estimator(args, progress, out)
+    seconds = fit(estimator, pre.transform(train_frame, source), y_train, progress, out)
+
+    evaluated_on = "training data" if args.test_fraction == 0 else "test set"
+    test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
+    proba = estimator.predict_proba(pre.transform(test_frame, source))
+    metrics = classification_metrics(y_test, proba, estimator.classes_)
+    valid = validation_metrics(args, pre, estimator, target, out)
+
+    info = {
+        "data": source,
+        "target": target,
+        "model file": str(model_path),
+        "rows": f"{len(y_train)} train, {len(y_test)} {evaluated_on}",
+        "input columns": f"{len(pre.plan.numeric)} numeric, {len(pre.plan.categorical)} "
+        f"categorical, {len(pre.plan.dropped)} dropped",
+        "network": network_summary(estimator),
+        "solver": f"{estimator.solver}, {estimator.n_iter_} epochs, {seconds:.2f} s",
+    }
+    summary = {k: metrics[k] for k in ("n_samples", "accuracy", "log_loss", "macro_f1")}
+    metadata = {
+        "data": source,
+        "target": target,
+        "train_rows": len(y_train),
+        "evaluated_on": evaluated_on,
+        "metrics": summary,
+        "train_seconds": round(seconds, 3),
+    }
+    estimator.save(model_path, preprocessing=pre, metadata=metadata)
+    report = None
+    if report_dir is not None:
+        unit = "iteration" if estimator.solver == "lbfgs" else "epoch"
+        report = write_report(report_dir, metrics, estimator.history_, info, unit, evaluated_on)
+
+    out.show(*metrics_tables(metrics, f"Metrics on the {evaluated_on} ({target})"))
+    if valid is not None:
+        out.show(*metrics_tables(valid, f"Metrics on {args.valid}"))
+    out.line(f"Model written to {model_path}")
+    if report is not None:
+        plots = ", ".join(p.name for k, p in report.items() if k != "html" and p is not None)
+        out.line(f"Report written to {report['html']} (plots: {plots})")
+    out.emit_json(
+        {
+            "model": str(model_path),
+            "report": None if report is None else str(report["html"]),
+            "info": info,
+            "dropped_columns": pre.plan.dropped,
+            "training_seconds": seconds,
+            "epochs": estimator.n_iter_,
+            "metrics": metrics,
+            "validation_metrics": valid,
+        }
+    )
+    return 0
