@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,10 +32,10 @@ from .optim.schedules import SCHEDULES
 from .validation import (
     check_finite,
     check_hidden_layer_sizes,
-    finite_sum,
     check_lengths,
     check_sample_weight_values,
     explain_conversion_error,
+    finite_sum,
     suggest_option,
 )
 
@@ -442,12 +443,12 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             return old
         # warm start: keep the history and the stopping monitor, restart the optimizer
         fresh = training.init_state(config, params)
-        fresh.monitor, fresh.loss_curve = old.monitor, old.loss_curve
-        fresh.validation_scores, fresh.history, fresh.t = (
-            old.validation_scores,
-            old.history,
-            old.t,
-        )
+        # copies, so that a fit that fails leaves the fitted model's history alone
+        fresh.monitor = copy.deepcopy(old.monitor)
+        fresh.loss_curve = list(old.loss_curve)
+        fresh.validation_scores = list(old.validation_scores)
+        fresh.history = list(old.history)
+        fresh.t = old.t
         return fresh
 
     def _publish(self, config, state) -> None:

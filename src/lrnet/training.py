@@ -216,47 +216,22 @@ def fit_loop(
     )
     reached_max = False
     for epoch in range(max_epochs):
-        started = time.perf_counter()
-        if config.learning_rate in STEP_SCHEDULES:
-            state.lr = step_lr(
-                config.learning_rate,
-                state.step,
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
+            stop = _epoch(
+                net,
+                params,
+                grads,
+                batches,
+                config,
+                state,
+                work,
+                rng,
                 total_steps,
-                config.learning_rate_init,
-                config.warmup_fraction,
+                validate,
+                callbacks,
+                best,
             )
-        lr_used = state.lr  # the rate of the epoch's first step
-        loss = run_epoch(net, params, grads, batches, config, state, work, rng, total_steps)
-        if not math.isfinite(float(params.sum())):
-            raise divergence_error(state.n_iter + 1, config.learning_rate_init)
-        state.n_iter += 1
-        state.t += batches.n
-        state.loss = loss
-        state.loss_curve.append(loss)
-        val_loss, score = validate(params) if validate is not None else (None, None)
-        if score is not None and config.early_stopping:
-            state.validation_scores.append(score)
-        if config.verbose:
-            print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
-            if score is not None:
-                print(f"Validation score: {score:f}")
-        if state.monitor.update(loss, score) and best is not None:
-            np.copyto(best, params)
-        logs = {
-            "epoch": state.n_iter,
-            "loss": loss,
-            "validation_loss": val_loss,
-            "validation_score": score,
-            "learning_rate": lr_used,
-            "time": time.perf_counter() - started,
-        }
-        state.history.append(logs)
-        if config.learning_rate not in STEP_SCHEDULES:
-            state.lr = epoch_end_lr(
-                config.learning_rate, state.lr, config.learning_rate_init, config.power_t, state.t
-            )
-        stop = call_hooks(callbacks, "on_epoch_end", epoch, logs)
-        if stop or _apply_stopping_rule(config, state):
+        if stop:
             break
         reached_max = epoch == max_epochs - 1
     call_hooks(callbacks, "on_train_end", {"params": params, "history": state.history})
@@ -268,6 +243,56 @@ def fit_loop(
             stacklevel=3,
         )
     return best if best is not None else params
+
+
+def _epoch(
+    net, params, grads, batches, config, state, work, rng, total_steps, validate, callbacks, best
+) -> bool:
+    """One epoch plus its bookkeeping: history, validation, callbacks, stopping rule.
+
+    Returns True when training should stop.
+    """
+    started = time.perf_counter()
+    if config.learning_rate in STEP_SCHEDULES:
+        state.lr = step_lr(
+            config.learning_rate,
+            state.step,
+            total_steps,
+            config.learning_rate_init,
+            config.warmup_fraction,
+        )
+    lr_used = state.lr  # the rate of the epoch's first step
+    loss = run_epoch(net, params, grads, batches, config, state, work, rng, total_steps)
+    if not math.isfinite(float(params.sum())):
+        raise divergence_error(state.n_iter + 1, config.learning_rate_init)
+    state.n_iter += 1
+    state.t += batches.n
+    state.loss = loss
+    state.loss_curve.append(loss)
+    val_loss, score = validate(params) if validate is not None else (None, None)
+    if score is not None and config.early_stopping:
+        state.validation_scores.append(score)
+    if config.verbose:
+        print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
+        if score is not None:
+            print(f"Validation score: {score:f}")
+    if state.monitor.update(loss, score) and best is not None:
+        np.copyto(best, params)
+    logs = {
+        "epoch": state.n_iter,
+        "loss": loss,
+        "validation_loss": val_loss,
+        "validation_score": score,
+        "learning_rate": lr_used,
+        "time": time.perf_counter() - started,
+    }
+    state.history.append(logs)
+    if config.learning_rate not in STEP_SCHEDULES:
+        state.lr = epoch_end_lr(
+            config.learning_rate, state.lr, config.learning_rate_init, config.power_t, state.t
+        )
+    stop = call_hooks(callbacks, "on_epoch_end", state.n_iter - 1, logs)
+    return _apply_stopping_rule(config, state) or stop
 
 
 def _apply_stopping_rule(config: Config, state: State) -> bool:
