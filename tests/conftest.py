@@ -78,3 +78,44 @@ def make_problem(
 def problem_factory():
     """The :func:`make_problem` builder, for tests that need several problems."""
     return make_problem
+
+
+@pytest.fixture(autouse=True)
+def _matplotlib_config_dir(tmp_path_factory, monkeypatch):
+    """Keep matplotlib's cache out of $HOME: MPLCONFIGDIR in a temporary folder."""
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mplconfig"))
+
+
+def make_table(n_rows: int = 240, seed: int = 0):
+    """A small table like real data: numbers, categories, gaps, an ID, a string target.
+
+    ``label`` ('yes', 'no', 'maybe') depends on ``x1``, ``x2`` and ``color``; ``x1``
+    and ``color`` have missing values; ``customer_id`` is an all-unique integer ID.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n_rows)
+    x2 = rng.normal(50.0, 10.0, size=n_rows)
+    color = rng.choice(["red", "green", "blue"], n_rows)
+    score = 1.5 * x1 + 1.5 * (color == "red") - (x2 - 50.0) / 10.0
+    label = np.where(score > 0.7, "yes", np.where(score < -0.7, "no", "maybe"))
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n_rows),
+            "x1": x1,
+            "x2": x2.round(2),
+            "color": color,
+            "size": rng.choice(["S", "M", "L"], n_rows),
+            "label": label,
+        }
+    )
+    frame.loc[rng.choice(n_rows, 20, replace=False), "x1"] = np.nan
+    frame.loc[rng.choice(n_rows, 15, replace=False), "color"] = None
+    return frame
+
+
+@pytest.fixture
+def table():
+    """:func:`make_table`'s default table (a fresh copy per test)."""
+    return make_table()
