@@ -226,7 +226,7 @@ def _load_numpy(path: Path, **kwargs):
     try:
         return np.load(path, allow_pickle=False, **kwargs)
     except ValueError as err:
-        if "pickle" in str(err):
+        if "pickle" in str(err) or "Python objects" in str(err):
             raise DataError(
                 f"{path}: the file holds Python objects (pickled data), which lrnet never "
                 "loads; save plain numeric or string arrays."

@@ -1,0 +1,156 @@
+"""Tabular preprocessing: column plan, scikit-learn transformers, plain-data round trip."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from conftest import make_table
+from lrnet.data import DataError, Preprocessor
+from lrnet.data.columns import looks_like_id_name, plan_columns
+
+
+def test_plan_sorts_and_drops_columns():
+    n = 30
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "ticket": [f"T{i:03d}" for i in range(n)],
+            "order_no": np.arange(n) * 7 + 3,
+            "constant": 5.0,
+            "weight": np.linspace(0, 1, n),
+            "city": ["a", "b", "c"] * 10,
+            "member": [True, False] * 15,
+            "y": [0, 1] * 15,
+        }
+    )
+    plan = plan_columns(frame, "y")
+    assert plan.numeric == ["weight"]
+    assert plan.categorical == ["city", "member"]
+    assert plan.dropped == {
+        "id": "ID-like name",
+        "ticket": "ID-like: all 30 values are unique",
+        "order_no": "ID-like: all 30 values are unique",
+        "constant": "constant (always 5.0)",
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["id", "ID", "user_id", "customerId", "row_number", "Unnamed: 0", "id-card", "uuid"]
+)
+def test_id_names(name):
+    assert looks_like_id_name(name)
+
+
+@pytest.mark.parametrize("name", ["paid", "valid", "width", "idea", "ideal_weight"])
+def test_not_id_names(name):
+    assert not looks_like_id_name(name)
+
+
+def test_empty_column_is_an_error():
+    frame = pd.DataFrame({"a": [1.0, 2.0], "gone": [np.nan, np.nan], "y": [0, 1]})
+    with pytest.raises(DataError, match=r"file\.csv: column\(s\) 'gone' are empty in every row"):
+        plan_columns(frame, "y", "file.csv")
+
+
+def test_no_feature_left_is_an_error():
+    frame = pd.DataFrame({"id": range(5), "c": 1, "y": [0, 1, 0, 1, 0]})
+    with pytest.raises(DataError, match="no feature column is left"):
+        plan_columns(frame, "y")
+
+
+def test_transform_standardises_encodes_and_imputes(table):
+    pre = Preprocessor.fit(table, "label")
+    X = pre.transform(table)
+    assert X.dtype == np.float32
+    names = pre.feature_names_out
+    assert "num__missingindicator_x1" in names
+    assert "cat__missingindicator_color_True" in names
+    numeric = X[:, names.index("num__x2")]
+    assert abs(numeric.mean()) < 1e-5 and abs(numeric.std() - 1) < 1e-4
+    # a missing number takes the median, with its indicator set
+    median = np.nanmedian(table["x1"])
+    row = int(np.flatnonzero(table["x1"].isna())[0])
+    scaler = pre.transformer.named_transformers_["num"]["scale"]
+    assert X[row, names.index("num__x1")] == pytest.approx(
+        (median - scaler.mean_[0]) / scaler.scale_[0], rel=1e-5
+    )
+    assert X[row, names.index("num__missingindicator_x1")] > 0
+
+
+def test_unseen_category_encodes_as_zeros(table):
+    pre = Preprocessor.fit(table, "label")
+    new = table.head(2).copy()
+    new.loc[:, "color"] = ["ultraviolet", "red"]
+    X = pre.transform(new)
+    names = pre.feature_names_out
+    colors = [names.index(f"cat__color_{c}") for c in ("blue", "green", "red")]
+    np.testing.assert_array_equal(X[0, colors], 0)
+    np.testing.assert_array_equal(X[1, colors], [0, 0, 1])
+
+
+def test_uses_scikit_learn_transformers(table):
+    pre = Preprocessor.fit(table, "label")
+    assert isinstance(pre.transformer, ColumnTransformer)
+    assert isinstance(pre.transformer.named_transformers_["num"]["scale"], StandardScaler)
+    encoder = pre.transformer.named_transformers_["cat"]["onehot"]
+    assert isinstance(encoder, OneHotEncoder) and encoder.handle_unknown == "ignore"
+    imputer = pre.transformer.named_transformers_["num"]["impute"]
+    assert imputer.add_indicator and imputer.strategy == "median"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_plain_data_round_trip_is_identical(seed):
+    frame = make_table(150, seed)
+    pre = Preprocessor.fit(frame, "label")
+    spec = json.loads(json.dumps(pre.to_dict(), allow_nan=False))
+    rebuilt = Preprocessor.from_dict(spec)
+    other = make_table(60, seed + 10)
+    other.loc[0, "size"] = "XXL"
+    np.testing.assert_array_equal(rebuilt.transform(other), pre.transform(other))
+    assert rebuilt.feature_names_out == pre.feature_names_out
+    rebuilt_scaler = rebuilt.transformer.named_transformers_["num"]["scale"]
+    np.testing.assert_array_equal(
+        rebuilt_scaler.mean_, pre.transformer.named_transformers_["num"]["scale"].mean_
+    )
+
+
+def test_only_numeric_or_only_categorical():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, np.nan], "y": [0, 1, 0, 1]})
+    pre = Preprocessor.from_dict(Preprocessor.fit(frame, "y").to_dict())
+    assert pre.transform(frame).shape == (4, 2)
+    frame = pd.DataFrame({"c": ["u", "v", None, "u"], "y": [0, 1, 0, 1]})
+    pre = Preprocessor.from_dict(Preprocessor.fit(frame, "y").to_dict())
+    assert pre.transform(frame).shape == (4, 4)
+
+
+def test_numeric_column_with_text_in_new_data(table):
+    pre = Preprocessor.fit(table, "label")
+    new = table.head(3).astype({"x2": object})
+    new.loc[1, "x2"] = "heavy"
+    with pytest.raises(
+        DataError,
+        match="new.csv: column 'x2' must be numeric, as in training, but row 1 holds 'heavy'",
+    ):
+        pre.transform(new, "new.csv")
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s["numeric"].update(scale=[0.0] * len(s["numeric"]["scale"])), "positive"),
+        (lambda s: s["numeric"].update(medians=["a"] * 2), "list of 2 numbers"),
+        (lambda s: s["categorical"]["categories"][0].reverse(), "sorted and unique"),
+        (lambda s: s.update(version=99), "unsupported preprocessing version 99"),
+        (lambda s: s["categorical"].update(missing_indicator=[5]), "sorted column indices"),
+        (lambda s: s.pop("probe"), "KeyError"),
+    ],
+)
+def test_malformed_plain_data_is_rejected(table, edit, message):
+    spec = Preprocessor.fit(table, "label").to_dict()
+    edit(spec)
+    with pytest.raises(ValueError, match=message):
+        Preprocessor.from_dict(spec, "m.lrnet")
