@@ -396,3 +396,34 @@ def test_console_script_runs_the_default_job(tmp_path):
     )
     assert bad.returncode == 1
     assert bad.stderr.strip() == "lrnet: error: missing.csv: no such file."
+
+
+def test_train_with_a_validation_file(tmp_path, capsys):
+    train, valid = tmp_path / "train.csv", tmp_path / "valid.parquet"
+    make_table().to_csv(train, index=False)
+    make_table(80, seed=5).to_parquet(valid)
+    args = [
+        "train",
+        str(train),
+        "-t",
+        "label",
+        *FAST,
+        "--valid",
+        str(valid),
+        "-o",
+        str(tmp_path / "m.lrnet"),
+        "--json",
+        "--no-report",
+    ]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["validation_metrics"]["n_samples"] == 80
+    assert doc["report"] is None
+
+
+def test_evaluate_writes_a_report(trained, tmp_path):
+    data, model = trained
+    report = tmp_path / "eval"
+    assert main(["evaluate", str(model), str(data), "--report", str(report), "-q"]) == 0
+    assert (report / "report.html").exists()
+    assert png_size(report / "confusion.png")[0] >= 400

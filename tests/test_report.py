@@ -93,7 +93,7 @@ def test_format_epoch():
         },
         200,
     )
-    assert line == "epoch   3/200  loss 0.5000  val loss 0.6000  val acc 0.9000  lr 0.001  0.01s"
+    assert line == "epoch   3/200  loss 0.5000  val loss 0.6000  val acc 0.9000  lr 0.001  10 ms"
     assert format_epoch({"epoch": 1, "loss": 0.25}) == "epoch   1  loss 0.2500"
 
 

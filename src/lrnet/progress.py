@@ -37,8 +37,9 @@ def format_epoch(logs: dict, total: int | None = None) -> str:
             parts.append(f"{label} {value:.4f}")
     if logs.get("learning_rate") is not None:
         parts.append(f"lr {logs['learning_rate']:.2g}")
-    if logs.get("time") is not None:
-        parts.append(f"{logs['time']:.2f}s")
+    seconds = logs.get("time")
+    if seconds is not None:
+        parts.append(f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s")
     return "  ".join(parts)
 
 
