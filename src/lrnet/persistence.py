@@ -36,6 +36,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._files import atomic_write
+from ._json import from_json, to_json
 from ._version import __version__
 from .estimator import LRNClassifier, make_rng
 from .network import Layout
@@ -81,41 +82,6 @@ class Model:
     def predict_proba(self, X):
         """Class probabilities for ``X`` (a table when the model has preprocessing)."""
         return self.estimator.predict_proba(self._input(X))
-
-
-# ---------------------------------------------------------------------- JSON encoding
-def to_json(value):
-    """``value`` as strict JSON data: non-finite floats and non-string keys are tagged."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return {"__float__": repr(value)}
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: to_json(v) for k, v in value.items()}
-        return {"__items__": [[to_json(k), to_json(v)] for k, v in value.items()]}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [to_json(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise TypeError(f"cannot store a {type(value).__name__} in a model file")
-
-
-def from_json(value):
-    """Undo :func:`to_json`."""
-    if isinstance(value, dict):
-        if set(value) == {"__float__"}:
-            return float(value["__float__"])
-        if set(value) == {"__items__"}:
-            return {_hashable(from_json(k)): from_json(v) for k, v in value["__items__"]}
-        return {k: from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v) for v in value]
-    return value
-
-
-def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
 
 
 # ---------------------------------------------------------------------- saving

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +35,18 @@ class HoldOutValidation(Callback):
     requires_validation = True
 
 
-def training_table(args) -> tuple[pd.DataFrame, str, str]:
-    """The table, a name for messages and a file stem for the outputs."""
+def training_table(args) -> tuple[pd.DataFrame, str]:
+    """The table and a name for it in messages."""
     if args.data is None:
         from sklearn.datasets import load_digits
 
-        frame = load_digits(as_frame=True).frame
-        return frame, "digits (scikit-learn's bundled data set)", "digits"
-    frame = read_table(args.data, csv_options(args))
-    stem = Path(args.data).name.split(".")[0] or "model"
-    return frame, str(args.data), stem
+        return load_digits(as_frame=True).frame, "digits (scikit-learn's bundled data set)"
+    return read_table(args.data, csv_options(args)), str(args.data)
+
+
+def file_stem(args) -> str:
+    """``digits`` or the data file's name without its suffixes, for default outputs."""
+    return "digits" if args.data is None else Path(args.data).name.split(".")[0] or "model"
 
 
 def test_split(frame, y, args, out: Output):
@@ -155,61 +158,98 @@ def output_paths(args, stem: str) -> tuple[Path, Path | None]:
     return model, report
 
 
-def run(args, out: Output) -> int:
-    """Run ``lrnet train``."""
-    frame, source, stem = training_table(args)
-    model_path, report_dir = output_paths(args, stem)
+@dataclass
+class Run:
+    """What one ``lrnet train`` run produced, for saving and printing."""
+
+    source: str
+    target: str
+    preprocessor: Preprocessor
+    estimator: LRNClassifier
+    seconds: float
+    n_train: int
+    evaluated_on: str
+    metrics: dict
+    valid: dict | None
+
+    def info(self, model_path: Path) -> dict:
+        """Key facts, shown at the top of the report."""
+        plan, est = self.preprocessor.plan, self.estimator
+        return {
+            "data": self.source,
+            "target": self.target,
+            "model file": str(model_path),
+            "rows": f"{self.n_train} train, {self.metrics['n_samples']} {self.evaluated_on}",
+            "input columns": f"{len(plan.numeric)} numeric, {len(plan.categorical)} "
+            f"categorical, {len(plan.dropped)} dropped",
+            "network": network_summary(est),
+            "solver": f"{est.solver}, {est.n_iter_} epochs, {self.seconds:.2f} s",
+        }
+
+    def metadata(self) -> dict:
+        """What the model file records about its training."""
+        keys = ("n_samples", "accuracy", "log_loss", "macro_f1")
+        return {
+            "data": self.source,
+            "target": self.target,
+            "train_rows": self.n_train,
+            "evaluated_on": self.evaluated_on,
+            "metrics": {k: self.metrics[k] for k in keys},
+            "train_seconds": round(self.seconds, 3),
+        }
+
+
+def note_dropped(dropped: dict, out: Output) -> None:
+    """One note listing the dropped columns and why."""
+    if dropped:
+        shown = "; ".join(f"{name} ({why})" for name, why in list(dropped.items())[:8])
+        more = " ..." if len(dropped) > 8 else ""
+        out.note(f"dropped {len(dropped)} column(s): {shown}{more}")
+
+
+def train_and_score(args, out: Output) -> Run:
+    """Read, split, preprocess, fit and score."""
+    frame, source = training_table(args)
     out.note(f"read {len(frame)} rows and {frame.shape[1]} columns from {source}.")
     target = choose_target(frame, args.target, source, out)
     frame, y = split_target(frame, target, source, out)
     check_classes(y, target, source)
     train_frame, test_frame, y_train, y_test = test_split(frame, y, args, out)
-
     pre = Preprocessor.fit(train_frame, target, source)
-    if pre.plan.dropped:
-        out.note(
-            f"dropped {len(pre.plan.dropped)} column(s): "
-            + "; ".join(f"{name} ({why})" for name, why in list(pre.plan.dropped.items())[:8])
-            + (" ..." if len(pre.plan.dropped) > 8 else "")
-        )
+    note_dropped(pre.plan.dropped, out)
     progress = ProgressBar(enabled=False if args.quiet else None)
     estimator = make_estimator(args, progress, out)
     seconds = fit(estimator, pre.transform(train_frame, source), y_train, progress, out)
-
-    evaluated_on = "training data" if args.test_fraction == 0 else "test set"
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
     proba = estimator.predict_proba(pre.transform(test_frame, source))
     metrics = classification_metrics(y_test, proba, estimator.classes_)
     valid = validation_metrics(args, pre, estimator, target, out)
+    evaluated_on = "training data" if args.test_fraction == 0 else "test set"
+    return Run(source, target, pre, estimator, seconds, len(y_train), evaluated_on, metrics, valid)
 
-    info = {
-        "data": source,
-        "target": target,
-        "model file": str(model_path),
-        "rows": f"{len(y_train)} train, {len(y_test)} {evaluated_on}",
-        "input columns": f"{len(pre.plan.numeric)} numeric, {len(pre.plan.categorical)} "
-        f"categorical, {len(pre.plan.dropped)} dropped",
-        "network": network_summary(estimator),
-        "solver": f"{estimator.solver}, {estimator.n_iter_} epochs, {seconds:.2f} s",
-    }
-    summary = {k: metrics[k] for k in ("n_samples", "accuracy", "log_loss", "macro_f1")}
-    metadata = {
-        "data": source,
-        "target": target,
-        "train_rows": len(y_train),
-        "evaluated_on": evaluated_on,
-        "metrics": summary,
-        "train_seconds": round(seconds, 3),
-    }
-    estimator.save(model_path, preprocessing=pre, metadata=metadata)
+
+def run(args, out: Output) -> int:
+    """Run ``lrnet train``."""
+    model_path, report_dir = output_paths(args, file_stem(args))
+    result = train_and_score(args, out)
+    estimator = result.estimator
+    estimator.save(model_path, preprocessing=result.preprocessor, metadata=result.metadata())
     report = None
     if report_dir is not None:
         unit = "iteration" if estimator.solver == "lbfgs" else "epoch"
-        report = write_report(report_dir, metrics, estimator.history_, info, unit, evaluated_on)
+        report = write_report(
+            report_dir,
+            result.metrics,
+            estimator.history_,
+            result.info(model_path),
+            unit,
+            result.evaluated_on,
+        )
 
-    out.show(*metrics_tables(metrics, f"Metrics on the {evaluated_on} ({target})"))
-    if valid is not None:
-        out.show(*metrics_tables(valid, f"Metrics on {args.valid}"))
+    title = f"Metrics on the {result.evaluated_on} ({result.target})"
+    out.show(*metrics_tables(result.metrics, title))
+    if result.valid is not None:
+        out.show(*metrics_tables(result.valid, f"Metrics on {args.valid}"))
     out.line(f"Model written to {model_path}")
     if report is not None:
         plots = ", ".join(p.name for k, p in report.items() if k != "html" and p is not None)
@@ -218,12 +258,12 @@ def run(args, out: Output) -> int:
         {
             "model": str(model_path),
             "report": None if report is None else str(report["html"]),
-            "info": info,
-            "dropped_columns": pre.plan.dropped,
-            "training_seconds": seconds,
+            "info": result.info(model_path),
+            "dropped_columns": result.preprocessor.plan.dropped,
+            "training_seconds": result.seconds,
             "epochs": estimator.n_iter_,
-            "metrics": metrics,
-            "validation_metrics": valid,
+            "metrics": result.metrics,
+            "validation_metrics": result.valid,
         }
     )
     return 0
