@@ -257,6 +257,8 @@ def run_plan(name: str, cfg: dict, specs: dict, reps: int, threads: int) -> dict
                     results[lib].append({"error": "no sklearn objective to reach"})
                     continue
                 spec["target"] = statistics.median(objectives)
+                sk_iters = max(r["n_iter"] for r in results["sklearn"] if "n_iter" in r)
+                spec["probe_iter"] = 2 * sk_iters + 50
             started = time.perf_counter()
             res = run_worker(spec, threads)
             results[lib].append(res)
@@ -477,7 +479,7 @@ def main(argv=None) -> int:
         "workloads": {},
     }
     busy = summary["loadavg_start"]
-    if busy and busy[0] > 0.5:
+    if busy and busy[0] >= 0.5 * summary["cpus"]:
         print(
             f"note: load average {busy[0]:.2f} before starting: other work is running, "
             "timings will be noisy",
