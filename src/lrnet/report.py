@@ -274,13 +274,22 @@ def write_report(
             f"Confusion matrix ({evaluated_on})",
         ),
     }
+    page = _page(paths, metrics, info, evaluated_on)
+    paths["html"] = directory / "report.html"
+    with atomic_write(paths["html"], "w", encoding="utf-8") as fh:
+        fh.write(page)
+    return paths
+
+
+def _page(paths: dict, metrics: dict, info: dict, evaluated_on: str) -> str:
+    """The self-contained HTML page: info, metrics tables, embedded plots."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    page = (
+    return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>lrnet report</title>"
         f"<style>{_CSS}</style></head><body><h1>lrnet training report</h1>"
         f"<p>{html.escape(stamp)}</p>"
         + _table(["", ""], [[k, v] for k, v in info.items()])
-        + f"<h2>Metrics on the {html.escape(evaluated_on)}</h2>"
+        + f"<h2>Metrics ({html.escape(evaluated_on)})</h2>"
         + metrics_html(metrics)
         + "<h2>Training</h2>"
         + _image(paths["loss"], "loss curve")
@@ -289,7 +298,3 @@ def write_report(
         + _image(paths["confusion"], "confusion matrix")
         + "</body></html>"
     )
-    paths["html"] = directory / "report.html"
-    with atomic_write(paths["html"], "w", encoding="utf-8") as fh:
-        fh.write(page)
-    return paths

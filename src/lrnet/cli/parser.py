@@ -163,7 +163,14 @@ def _train_parser(sub) -> None:
         help=f"training table: {FORMATS} (default: scikit-learn's digits)",
     )
     p.add_argument("-t", "--target", metavar="COL", help="target column (default: the last column)")
-    net = p.add_argument_group("network and training")
+    _add_network_options(p.add_argument_group("network and training"))
+    _add_split_options(p.add_argument_group("validation and test data"))
+    _add_train_outputs(p.add_argument_group("output"))
+    _add_output(p)
+    _add_reading(p)
+
+
+def _add_network_options(net) -> None:
     net.add_argument(
         "--hidden",
         type=hidden_sizes,
@@ -213,7 +220,9 @@ def _train_parser(sub) -> None:
         default=0,
         help="random seed of initialisation, shuffling and splits (default: 0)",
     )
-    split = p.add_argument_group("validation and test data")
+
+
+def _add_split_options(split) -> None:
     split.add_argument(
         "--valid", metavar="FILE", help="separate validation table, scored after training"
     )
@@ -232,7 +241,9 @@ def _train_parser(sub) -> None:
         metavar="F",
         help="share of DATA held out for the metrics; 0 scores the training data (default: 0.2)",
     )
-    out = p.add_argument_group("output")
+
+
+def _add_train_outputs(out) -> None:
     out.add_argument(
         "-o", "--out", metavar="MODEL", help="model file to write (default: <DATA name>.lrnet here)"
     )
@@ -242,8 +253,6 @@ def _train_parser(sub) -> None:
         help="report folder (default: <MODEL name>-report next to the model)",
     )
     out.add_argument("--no-report", action="store_true", help="write no report")
-    _add_output(p)
-    _add_reading(p)
 
 
 def _evaluate_parser(sub) -> None:
