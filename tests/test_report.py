@@ -33,6 +33,7 @@ def test_metrics_agree_with_scikit_learn():
     assert metrics["log_loss"] == pytest.approx(log_loss(y, proba, labels=classes))
     f1 = f1_score(y, pred, labels=classes, average=None)
     assert [c["f1"] for c in metrics["per_class"]] == pytest.approx(f1)
+    assert metrics["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
     assert np.sum(metrics["confusion_matrix"]) == 50
     assert sum(c["support"] for c in metrics["per_class"]) == 50
 
@@ -65,6 +66,18 @@ def test_report_writes_readable_pngs_and_html(tmp_path):
         "report.html",
         "validation_score.png",
     ]
+
+
+def test_macro_f1_ignores_absent_classes():
+    metrics = classification_metrics(np.array([0, 0, 1]), np.eye(3)[[0, 0, 1]], np.arange(3))
+    assert metrics["macro_f1"] == 1.0
+    assert metrics["per_class"][2] == {
+        "class": "2",
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0,
+    }
 
 
 def test_report_without_validation_history(tmp_path):

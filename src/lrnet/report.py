@@ -43,7 +43,8 @@ def classification_metrics(y_true, proba: np.ndarray, classes: np.ndarray) -> di
     Returns
     -------
     dict
-        JSON-compatible: ``n_samples``, ``accuracy``, ``log_loss``, ``macro_f1``,
+        JSON-compatible: ``n_samples``, ``accuracy``, ``log_loss``, ``macro_f1`` (over
+        the classes that occur in ``y_true`` or in the predictions),
         ``classes`` (as strings), ``per_class`` (list of dicts) and
         ``confusion_matrix`` (rows: true class, columns: predicted class).
     """
@@ -52,6 +53,8 @@ def classification_metrics(y_true, proba: np.ndarray, classes: np.ndarray) -> di
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=classes, zero_division=0
     )
+    # classes neither in the data nor predicted have no F1 to average
+    present = np.isin(classes, np.union1d(np.unique(y_true), np.unique(y_pred)))
     names = [str(c) for c in classes]
     per_class = [
         {
@@ -67,7 +70,7 @@ def classification_metrics(y_true, proba: np.ndarray, classes: np.ndarray) -> di
         "n_samples": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "log_loss": float(log_loss(y_true, proba, labels=classes)),
-        "macro_f1": float(np.mean(f1)),
+        "macro_f1": float(np.mean(f1[present])),
         "classes": names,
         "per_class": per_class,
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
