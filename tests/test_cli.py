@@ -261,8 +261,12 @@ def test_predict_with_missing_feature_columns(trained, tmp_path, capsys):
     data, model = trained
     path = tmp_path / "partial.csv"
     pd.read_csv(data).drop(columns=["x2", "size"]).to_csv(path, index=False)
-    line = error_of(["predict", str(model), str(path)], capsys)
-    assert "missing feature column(s) 'x2', 'size'" in line
+    assert main(["predict", str(model), str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"lrnet: error: {path}: missing 2 feature column(s) the model was trained "
+        "on: 'x2', 'size'.\n"
+    )
 
 
 def test_predict_keep_of_unknown_column(trained, capsys):
@@ -427,3 +431,23 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     assert main(["evaluate", str(model), str(data), "--report", str(report), "-q"]) == 0
     assert (report / "report.html").exists()
     assert png_size(report / "confusion.png")[0] >= 400
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_model_without_preprocessing(tmp_path, capsys):
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True).frame
+    X, y = iris.drop(columns="target").to_numpy(), iris["target"].to_numpy()
+    model = lrnet.LRNClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0)
+    model.fit(X, y).save(tmp_path / "iris.lrnet")
+    data = tmp_path / "iris.csv"
+    iris.to_csv(data, index=False)
+    assert main(["evaluate", str(tmp_path / "iris.lrnet"), str(data), "-t", "target"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "iris.lrnet"), str(data), "-o", str(out)]) == 1
+    assert "5 feature columns, but the model expects 4" in capsys.readouterr().err
+    iris.drop(columns="target").to_csv(data, index=False)
+    assert main(["predict", str(tmp_path / "iris.lrnet"), str(data), "-o", str(out)]) == 0
+    assert pd.read_csv(out)["prediction"].tolist() == model.predict(X).tolist()

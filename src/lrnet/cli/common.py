@@ -108,8 +108,8 @@ def model_inputs(model, frame: pd.DataFrame, source: str, target: str | None) ->
         absent = [n for n in names if n not in frame.columns]
         if absent:
             raise DataError(
-                f"{source}: missing feature column(s) {listing(absent)} that "
-                "the model was trained on."
+                f"{source}: missing {len(absent)} feature column(s) the model was "
+                f"trained on: {listing(absent, 10)}."
             )
         frame = frame[list(names)]
     elif target is not None and target in frame.columns:
@@ -130,8 +130,8 @@ def model_inputs(model, frame: pd.DataFrame, source: str, target: str | None) ->
 
 def note_columns(model, columns, source: str, out: Output, ignore=()) -> None:
     """Note the columns the model does not use (ignored), once per file."""
-    if model.preprocessor is None:
-        return
+    if model.preprocessor is None or model.preprocessor.missing_columns(columns):
+        return  # a missing column is an error, raised by the transform
     extra = [c for c in model.preprocessor.extra_columns(columns) if c not in ignore]
     dropped = set(model.preprocessor.plan.dropped)
     unused = [c for c in extra if c not in dropped]

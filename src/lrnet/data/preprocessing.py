@@ -156,9 +156,11 @@ class Preprocessor:
         """The network input for ``frame``: shape (n_rows, n_features_out), ``dtype``."""
         missing = self.missing_columns(frame.columns)
         if missing:
+            shown = ", ".join(map(repr, missing[:10]))
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
             raise DataError(
-                f"{source}: missing feature column(s) {', '.join(map(repr, missing))} that "
-                "the model was trained on."
+                f"{source}: missing {len(missing)} feature column(s) the model was trained "
+                f"on: {shown}{more}."
             )
         out = self.transformer.transform(prepare_frame(frame, self.plan, source))
         return np.ascontiguousarray(out, dtype=dtype)
