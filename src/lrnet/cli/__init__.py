@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         try:
             return _handlers()[args.command](args, out)
+        except BrokenPipeError:  # e.g. `lrnet predict ... | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 141
         except UsageError as err:
             if debug:
                 raise
@@ -81,7 +85,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _describe_os_error(err: OSError) -> str:
-    if isinstance(err, BrokenPipeError):
-        return "the output pipe was closed."
     where = f"{err.filename}: " if err.filename else ""
     return f"{where}{err.strerror or err}."
