@@ -258,7 +258,7 @@ def run_plan(name: str, cfg: dict, specs: dict, reps: int, threads: int) -> dict
                     continue
                 spec["target"] = statistics.median(objectives)
                 sk_iters = max(r["n_iter"] for r in results["sklearn"] if "n_iter" in r)
-                spec["probe_iter"] = 2 * sk_iters + 50
+                spec["probe_iter"] = int(1.5 * sk_iters) + 20
             started = time.perf_counter()
             res = run_worker(spec, threads)
             results[lib].append(res)
