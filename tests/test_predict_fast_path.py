@@ -55,3 +55,34 @@ def test_large_but_finite_values_are_not_mistaken_for_inf(fitted):
     big = np.full((3, 5), np.finfo(X.dtype).max / 2, dtype=X.dtype)  # the sum overflows
     proba = est.predict_proba(big)
     assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("chunk", [1, 7, 50, 1000])
+def test_chunked_prediction_equals_one_pass(fitted, chunk, sparse):
+    """Large inputs go through in blocks; the logits do not depend on the block size."""
+    import scipy.sparse as sp
+
+    from lrnet.network import predict_logits
+
+    est, X = fitted
+    Xin = sp.csr_matrix(X) if sparse else X
+    one_pass = predict_logits(est.coefs_, est.intercepts_, X, est.activation, chunk=len(X))
+    blocks = predict_logits(est.coefs_, est.intercepts_, Xin, est.activation, chunk=chunk)
+    assert blocks.shape == one_pass.shape and blocks.dtype == X.dtype
+    np.testing.assert_allclose(blocks, one_pass, rtol=1e-5, atol=1e-6)
+
+
+def test_binary_probabilities_keep_both_tails(fitted):
+    """Binary predict_proba: each column from its own sigmoid, floored at the tiny float."""
+    est, X = fitted
+    Xb = X[:, :2]
+    yb = (Xb[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LRNClassifier((), solver="lbfgs", alpha=1e-9, max_iter=50).fit(Xb, yb)
+    extreme = np.array([[1e4, 0.0], [-1e4, 0.0], [0.0, 0.0]], dtype=X.dtype)
+    P = clf.predict_proba(extreme)
+    assert P.shape == (3, 2) and np.all(P > 0) and np.all(np.isfinite(np.log(P)))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    assert P[0, 1] == 1.0 and P[1, 0] == 1.0

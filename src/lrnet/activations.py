@@ -64,8 +64,8 @@ def relu(Z: np.ndarray) -> None:
 
 
 def relu_backward(A: np.ndarray, delta: np.ndarray) -> None:
-    """f'(z) = 1 where A > 0 else 0; ``sign(A)`` is exactly that since A >= 0."""
-    np.sign(A, out=A)
+    """f'(z) = 1 where A > 0 else 0: the comparison, written into A as 0.0 / 1.0."""
+    np.greater(A, 0.0, out=A)
     delta *= A
 
 
@@ -75,10 +75,10 @@ def leaky_relu(Z: np.ndarray) -> None:
 
 
 def leaky_relu_backward(A: np.ndarray, delta: np.ndarray) -> None:
-    """f'(z) = 1 where A > 0 else 0.01, mapped from sign(A) in {-1, 1}."""
-    np.sign(A, out=A)
-    A *= 0.5 * (1.0 - LEAKY_SLOPE)
-    A += 0.5 * (1.0 + LEAKY_SLOPE)
+    """f'(z) = 1 where A > 0 else 0.01, mapped from the comparison A > 0 in {0, 1}."""
+    np.greater(A, 0.0, out=A)
+    A *= 1.0 - LEAKY_SLOPE
+    A += LEAKY_SLOPE
     delta *= A
 
 

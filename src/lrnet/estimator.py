@@ -35,7 +35,7 @@ from .validation import (
     check_lengths,
     check_sample_weight_values,
     explain_conversion_error,
-    finite_sum,
+    all_finite,
     suggest_option,
 )
 
@@ -61,6 +61,10 @@ def validation_loss(Z, Y, sample_weight, out_kind) -> float:
         np.empty((m, 1), Z.dtype) for _ in range(2)
     ]
     return loss_and_delta(Z, Y, row_weight, out_kind, *bufs)
+
+
+#: the smallest positive float64: the floor of predict_proba
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 class LRNClassifier(ClassifierMixin, BaseEstimator):
@@ -598,10 +602,10 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
     def _is_plain_input(self, X) -> bool:
         """Whether ``X`` is a well-formed float array for the fast predict path.
 
-        A C-ordered 2-D float32/float64 ndarray with the fitted number of features, no
-        fitted feature names to compare, and a finite sum (which proves every value
-        finite) needs none of ``validate_data``'s conversions; anything else takes the
-        full validation, with its messages.
+        A 2-D float32/float64 ndarray with the fitted number of features, no fitted
+        feature names to compare, and only finite values needs none of
+        ``validate_data``'s conversions; anything else takes the full validation, with
+        its messages.
         """
         return (
             type(X) is np.ndarray
@@ -611,7 +615,7 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
             and X.shape[1] == getattr(self, "n_features_in_", -1)
             and "feature_names_in_" not in self.__dict__
             and "coefs_" in self.__dict__
-            and finite_sum(X)
+            and all_finite(X)
         )
 
     def _logits(self, X) -> np.ndarray:
@@ -653,8 +657,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             P = probabilities_(Z, self.out_activation_)
         else:
-            P = np.hstack([expit(-Z), expit(Z)])
-        return np.maximum(P, np.finfo(P.dtype).tiny, out=P)
+            P = np.concatenate((np.negative(Z), Z), axis=1)
+            expit(P, out=P)
+        return np.maximum(P, _TINY, out=P)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""

@@ -14,9 +14,12 @@ by a factor ``sqrt(1 - b2^t)``; the difference vanishes for the default ``eps=1e
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+
+from .._blas import axpy
 
 
 class AdamState(NamedTuple):
@@ -43,22 +46,29 @@ def update(
     epsilon: float = 1e-8,
     weight_decay: float = 0.0,
 ) -> AdamState:
-    """Apply one step to ``params`` in place and return the new state."""
+    """Apply one step to ``params`` in place and return the new state.
+
+    Nine passes over the flat buffers and no temporary array.  Every scalar is a
+    Python float, so float32 buffers are updated in float32 (a NumPy float64 scalar
+    would make each operation compute in float64).  The step is folded into the
+    denominator: ``m / ((sqrt(v) / c2 + eps) / step)`` equals
+    ``step * m / (sqrt(v) / c2 + eps)``.
+    """
     t = state.count + 1
     m, v, s = state.mu, state.nu, state.scratch
+    lr = float(lr)
+    step = lr / (1.0 - beta_1**t)
+    c2 = math.sqrt(1.0 - beta_2**t)
     if weight_decay:
         params *= 1.0 - lr * weight_decay
     m *= beta_1
-    np.multiply(grads, 1.0 - beta_1, out=s)
-    m += s
+    axpy(grads, m, 1.0 - beta_1)
+    np.square(grads, out=s)
     v *= beta_2
-    np.multiply(grads, grads, out=s)
-    s *= 1.0 - beta_2
-    v += s
+    axpy(s, v, 1.0 - beta_2)
     np.sqrt(v, out=s)
-    s *= 1.0 / np.sqrt(1.0 - beta_2**t)
-    s += epsilon
+    s *= 1.0 / (c2 * step)
+    s += epsilon / step
     np.divide(m, s, out=s)
-    s *= lr / (1.0 - beta_1**t)
     params -= s
     return state._replace(count=t)

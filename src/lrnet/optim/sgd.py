@@ -16,17 +16,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._blas import axpy
+
 
 class SGDState(NamedTuple):
-    """Velocity, plus one scratch buffer so that a step allocates nothing."""
+    """Velocity (zero while ``momentum == 0``)."""
 
     velocity: np.ndarray
-    scratch: np.ndarray
 
 
 def init(params: np.ndarray) -> SGDState:
     """Zero velocity shaped like ``params``."""
-    return SGDState(np.zeros_like(params), np.empty_like(params))
+    return SGDState(np.zeros_like(params))
 
 
 def update(
@@ -37,15 +38,17 @@ def update(
     momentum: float = 0.9,
     nesterov: bool = True,
 ) -> SGDState:
-    """Apply one step to ``params`` in place."""
-    v, s = state
-    np.multiply(grads, -lr, out=s)  # s = -lr g
-    v *= momentum
-    v += s
-    if nesterov and momentum:
-        params += s
-        np.multiply(v, momentum, out=s)
-        params += s
+    """Apply one step to ``params`` in place: BLAS axpy passes, no temporary array."""
+    v = state.velocity
+    lr = float(lr)
+    if momentum:
+        v *= momentum
+        axpy(grads, v, -lr)
+        if nesterov:
+            axpy(v, params, momentum)
+            axpy(grads, params, -lr)
+        else:
+            params += v
     else:
-        params += v
+        axpy(grads, params, -lr)
     return state
