@@ -10,8 +10,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from lrnet import LRNClassifier
 
 
-@parametrize_with_checks(
-    [LRNClassifier(max_iter=100), LRNClassifier(solver="lbfgs", max_iter=100)]
-)
+@parametrize_with_checks([LRNClassifier(max_iter=100), LRNClassifier(solver="lbfgs", max_iter=100)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)

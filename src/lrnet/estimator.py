@@ -30,12 +30,12 @@ from .losses import log_probabilities_, loss_and_delta, probabilities_
 from .network import Layout, Net, predict_logits
 from .optim.schedules import SCHEDULES
 from .validation import (
+    all_finite,
     check_finite,
     check_hidden_layer_sizes,
     check_lengths,
     check_sample_weight_values,
     explain_conversion_error,
-    all_finite,
     suggest_option,
 )
 
