@@ -16,18 +16,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._blas import axpy
-
 
 class SGDState(NamedTuple):
-    """Velocity (zero while ``momentum == 0``)."""
+    """Velocity, plus one scratch buffer so that a step allocates nothing."""
 
     velocity: np.ndarray
+    scratch: np.ndarray
 
 
 def init(params: np.ndarray) -> SGDState:
     """Zero velocity shaped like ``params``."""
-    return SGDState(np.zeros_like(params))
+    return SGDState(np.zeros_like(params), np.empty_like(params))
 
 
 def update(
@@ -38,17 +37,16 @@ def update(
     momentum: float = 0.9,
     nesterov: bool = True,
 ) -> SGDState:
-    """Apply one step to ``params`` in place: BLAS axpy passes, no temporary array."""
-    v = state.velocity
+    """Apply one step to ``params`` in place, in ``params``' dtype, allocating nothing."""
+    v, s = state
     lr = float(lr)
-    if momentum:
-        v *= momentum
-        axpy(grads, v, -lr)
-        if nesterov:
-            axpy(v, params, momentum)
-            axpy(grads, params, -lr)
-        else:
-            params += v
+    np.multiply(grads, -lr, out=s)  # s = -lr g
+    v *= momentum
+    v += s
+    if nesterov and momentum:
+        params += s
+        np.multiply(v, momentum, out=s)
+        params += s
     else:
-        axpy(grads, params, -lr)
+        params += v
     return state
