@@ -85,14 +85,18 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         Units of each hidden layer; ``()`` for none.
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, default='relu'
         Hidden-layer activation.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        Optimizer.
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
+        Optimizer; 'adamw' is Adam with decoupled ``weight_decay``.
     alpha : float, default=1e-4
         L2 penalty strength.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of the sgd solver.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'onecycle'}, \
+default='constant'
+        Learning-rate schedule of the gradient solvers (sgd, adam, adamw).  The first
+        three follow scikit-learn, per epoch; 'cosine' and 'onecycle' follow
+        ``torch.optim.lr_scheduler`` (CosineAnnealingLR with optional linear warm-up,
+        OneCycleLR), per step.
     learning_rate_init : float, default=1e-3
         Initial learning rate (sgd, adam).
     power_t : float, default=0.5
