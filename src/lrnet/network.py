@@ -284,17 +284,16 @@ def predict_logits(coefs, intercepts, X, activation: str, chunk: int = PREDICT_C
     f = ACTIVATIONS[activation][0]
     last = len(coefs) - 1
     dtype = X.dtype
-    Ws = [W if W.dtype == dtype else W.astype(dtype) for W in coefs]
-    n = X.shape[0]
-    if n <= chunk:  # a few rows: per-call overhead matters more than buffers
+    if X.shape[0] <= chunk:  # a few rows: per-call overhead matters more than buffers
         A = X
-        for l in range(last):
-            A = A @ Ws[l]
+        for l, W in enumerate(coefs):
+            A = A @ (W if W.dtype == dtype else W.astype(dtype))
             A += intercepts[l]
-            f(A)
-        A = A @ Ws[last]
-        A += intercepts[last]
+            if l != last:
+                f(A)
         return np.asarray(A)
+    Ws = [W.astype(dtype, copy=False) for W in coefs]
+    n = X.shape[0]
     out = np.empty((n, Ws[-1].shape[1]), X.dtype)
     hidden = [np.empty((chunk, W.shape[1]), X.dtype) for W in Ws[:-1]]
     for start in range(0, n, chunk):
