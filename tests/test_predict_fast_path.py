@@ -86,3 +86,22 @@ def test_binary_probabilities_keep_both_tails(fitted):
     assert P.shape == (3, 2) and np.all(P > 0) and np.all(np.isfinite(np.log(P)))
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
     assert P[0, 1] == 1.0 and P[1, 0] == 1.0
+
+
+@pytest.mark.parametrize("n", [10, 70_000, 2_500_000])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf, "overflow"])
+def test_all_finite_small_large_and_overflowing(n, bad):
+    """Exact for every size: a sum that overflows never hides or invents a bad value."""
+    from lrnet.validation import all_finite
+
+    x = np.ones(n, dtype=np.float32)
+    if bad == "overflow":
+        x[:] = np.finfo(np.float32).max / 2  # finite values whose sum is inf
+        assert all_finite(x)
+        x[-1] = np.nan
+        assert not all_finite(x)
+        return
+    if bad is not None:
+        x[n - 3] = bad  # in the last block of a large array
+    assert all_finite(x) is (bad is None)
+    assert all_finite(x.reshape(-1, 2 if n % 2 == 0 else 1)) is (bad is None)
