@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 import lrnet
 from conftest import make_table
 from lrnet import LRNClassifier
+from lrnet.callbacks import EarlyStopping
 from lrnet.data import Preprocessor
 from lrnet.persistence import FORMAT_VERSION, ModelFileError, load_estimator, save
 from lrnet.progress import ProgressBar
@@ -127,6 +128,49 @@ def test_pickle_still_works_with_callbacks(tmp_path):
     joblib = pytest.importorskip("joblib")
     joblib.dump(loaded, tmp_path / "m.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), clf.predict(X))
+
+
+#: the training extras of issue 5, with a callback that holds out validation data
+EXTRAS = dict(
+    hidden_layer_sizes=(8, 4),
+    solver="adamw",
+    weight_decay=0.05,
+    warmup_fraction=0.1,
+    max_grad_norm=1.0,
+    label_smoothing=0.1,
+    init="he",
+)
+
+
+@pytest.mark.parametrize("y_kind", ["binary", "strings", "multilabel"])
+@pytest.mark.parametrize(
+    "schedule, dropout",
+    [("cosine", (0.2, 0.3)), ("onecycle", [0.2, 0.3]), ("cosine", 0.25)],
+    ids=["tuple", "list", "scalar"],
+)
+def test_training_extras_round_trip(tmp_path, y_kind, schedule, dropout):
+    callbacks = [EarlyStopping(patience=3)]
+    clf, X, y = fitted(
+        y_kind, learning_rate=schedule, dropout=dropout, callbacks=callbacks, **EXTRAS
+    )
+    loaded = lrnet.load(clf.save(tmp_path / "m.lrnet")).estimator
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+    params, again = clf.get_params(), loaded.get_params()
+    assert params.pop("callbacks") == callbacks
+    assert again.pop("callbacks") is None  # behaviour, not state: never saved
+    # JSON has no tuples: a sequence of dropout rates loads as a list of the same rates
+    # (only hidden_layer_sizes is turned back into a tuple)
+    assert again["dropout"] == (list(dropout) if isinstance(dropout, tuple) else dropout)
+    assert again == {**params, "dropout": again["dropout"]}
+
+    # the loaded parameters train the same model again
+    refit = LRNClassifier(**again, callbacks=[EarlyStopping(patience=3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit.fit(X, y)
+    np.testing.assert_array_equal(refit.predict_proba(X), clf.predict_proba(X))
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):

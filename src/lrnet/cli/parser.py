@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..activations import ACTIVATIONS
-from ..estimator import SOLVERS
+from ..estimator import SOLVERS, LRNClassifier
+from ..initializers import INITS
+from ..optim.schedules import SCHEDULES
 
 FORMATS = "CSV (delimiter sniffed; .csv.gz fine), Parquet, .npz or .npy"
 
@@ -14,6 +16,8 @@ examples:
   lrnet train                                   # scikit-learn's digits, in seconds
   lrnet train customers.csv --target churned
   lrnet train data.parquet --target label --hidden 128,64 --epochs 50 --early-stopping
+  lrnet train data.csv --target y --hidden 256,128 --dropout 0.2,0.5 --solver adamw \\
+      --weight-decay 0.05 --schedule cosine --warmup 0.1 --max-grad-norm 1 --label-smoothing 0.1
   lrnet train train.csv --target y --valid valid.csv --test-fraction 0 --out y.lrnet
   lrnet train data.csv --target y --json --quiet > run.json
 """
@@ -78,6 +82,20 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def dropout_rates(text: str) -> float | tuple[float, ...]:
+    """``'0.5'`` -> ``0.5`` (all hidden layers); ``'0.2,0.5'`` -> ``(0.2, 0.5)`` (one per layer)."""
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        rates = ()
+    if not rates or not all(0 <= rate < 1 for rate in rates):
+        raise argparse.ArgumentTypeError(
+            f"expected a dropout rate in [0, 1) or one rate per hidden layer such as 0.2,0.5, "
+            f"got {text!r}"
+        )
+    return rates[0] if len(rates) == 1 else rates
 
 
 def batch_size(text: str) -> int | str:
@@ -184,7 +202,12 @@ def _add_network_options(net) -> None:
         default="relu",
         help="hidden activation (default: relu)",
     )
-    net.add_argument("--solver", choices=SOLVERS, default="adam", help="optimizer (default: adam)")
+    net.add_argument(
+        "--solver",
+        choices=SOLVERS,
+        default="adam",
+        help="optimizer; adamw is Adam with --weight-decay (default: adam)",
+    )
     net.add_argument(
         "--epochs",
         type=positive_int,
@@ -214,11 +237,62 @@ def _add_network_options(net) -> None:
         action="store_true",
         help="stop when the validation accuracy stops improving",
     )
+    _add_training_extras(net)
     net.add_argument(
         "--seed",
         type=int,
         default=0,
         help="random seed of initialisation, shuffling and splits (default: 0)",
+    )
+
+
+#: the estimator's defaults, quoted in the help of the options that leave them alone
+_DEFAULTS = LRNClassifier().get_params()
+
+
+def _add_training_extras(net) -> None:
+    """Options whose default (``None``) leaves the estimator's own default in place."""
+    net.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        help=f"learning-rate schedule of sgd, adam, adamw (default: {_DEFAULTS['learning_rate']})",
+    )
+    net.add_argument(
+        "--warmup",
+        type=fraction,
+        metavar="F",
+        help="share of the steps spent warming up (cosine, onecycle) "
+        f"(default: {_DEFAULTS['warmup_fraction']})",
+    )
+    net.add_argument(
+        "--dropout",
+        type=dropout_rates,
+        metavar="RATES",
+        help="dropout rate of the hidden layers, or one per layer, e.g. 0.2,0.5 (default: none)",
+    )
+    net.add_argument(
+        "--weight-decay",
+        type=nonnegative_float,
+        metavar="W",
+        help=f"decoupled weight decay of --solver adamw (default: {_DEFAULTS['weight_decay']})",
+    )
+    net.add_argument(
+        "--max-grad-norm",
+        type=positive_float,
+        metavar="NORM",
+        help="clip the gradient norm to this before each step (default: no clipping)",
+    )
+    net.add_argument(
+        "--label-smoothing",
+        type=fraction,
+        metavar="EPS",
+        help=f"mix the targets with the uniform distribution (default: "
+        f"{_DEFAULTS['label_smoothing']})",
+    )
+    net.add_argument(
+        "--init",
+        choices=INITS,
+        help=f"weight initialisation; auto: he for relu (default: {_DEFAULTS['init']})",
     )
 
 

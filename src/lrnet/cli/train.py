@@ -65,12 +65,59 @@ def test_split(frame, y, args, out: Output):
         raise UsageError(f"--test-fraction {args.test_fraction}: {err}") from None
 
 
-def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
-    """The estimator from the options; progress via ``callbacks`` when supported."""
+#: ``lrnet train`` option -> LRNClassifier parameter, passed only when the option is given
+EXTRAS = {
+    "schedule": "learning_rate",
+    "warmup": "warmup_fraction",
+    "dropout": "dropout",
+    "weight_decay": "weight_decay",
+    "max_grad_norm": "max_grad_norm",
+    "label_smoothing": "label_smoothing",
+    "init": "init",
+}
+
+
+def training_extras(args, out: Output) -> dict:
+    """The estimator parameters of the options given; a note for each that does nothing."""
+    given = {opt: getattr(args, opt) for opt in EXTRAS if getattr(args, opt) is not None}
+    for note in unused_options(args, given):
+        out.note(note)
+    return {EXTRAS[opt]: value for opt, value in given.items()}
+
+
+def unused_options(args, given: dict) -> list[str]:
+    """Notes on options given that the chosen solver, schedule or network ignores."""
+    notes = []
+    if args.solver == "lbfgs":
+        ignored = [o for o in ("schedule", "warmup", "dropout", "max_grad_norm") if o in given]
+        if ignored:
+            flags = ", ".join("--" + o.replace("_", "-") for o in ignored)
+            notes.append(f"{flags}: no effect with --solver lbfgs.")
+    elif given.get("warmup") and given.get("schedule") not in ("cosine", "onecycle"):
+        notes.append("--warmup: no effect unless --schedule is cosine or onecycle.")
+    if "weight_decay" in given and args.solver != "adamw":
+        notes.append("--weight-decay: no effect unless --solver is adamw (--alpha: L2 penalty).")
+    if "dropout" in given and not args.hidden and args.solver != "lbfgs":
+        notes.append("--dropout: no effect without hidden layers.")
+    return notes
+
+
+def check_options(args) -> None:
+    """Options that do not fit together, refused before any data is read."""
     if args.early_stopping and args.validation_fraction == 0:
         raise UsageError(
             "--early-stopping needs validation data: set --validation-fraction above 0 (e.g. 0.1)."
         )
+    rates = args.dropout
+    if isinstance(rates, tuple) and len(rates) != len(args.hidden):
+        raise UsageError(
+            f"--dropout has {len(rates)} rates but --hidden has {len(args.hidden)} hidden "
+            "layer(s): give one rate for all layers, or one per hidden layer."
+        )
+
+
+def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
+    """The estimator from the options; progress via ``callbacks`` when supported."""
     estimator = LRNClassifier(
         hidden_layer_sizes=args.hidden,
         activation=args.activation,
@@ -82,6 +129,7 @@ def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
         early_stopping=args.early_stopping,
         validation_fraction=args.validation_fraction or 0.1,
         random_state=args.seed,
+        **training_extras(args, out),
     )
     if "callbacks" in estimator.get_params():
         callbacks = [progress]
@@ -230,6 +278,7 @@ def train_and_score(args, out: Output) -> Run:
 
 def run(args, out: Output) -> int:
     """Run ``lrnet train``."""
+    check_options(args)
     model_path, report_dir = output_paths(args, file_stem(args))
     result = train_and_score(args, out)
     estimator = result.estimator
