@@ -106,3 +106,32 @@ def test_layout_views_and_pack_round_trip():
         layout.pack([coefs[0].T, coefs[1]], intercepts, np.float64)
     with pytest.raises(ValueError, match="must hold 2 arrays each"):
         layout.pack(coefs[:1], intercepts[:1], np.float64)
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 7])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("output", ["binary", "multiclass", "multilabel"])
+def test_blocked_full_batch_equals_one_pass(problem_factory, output, weighted, alpha, block):
+    """L-BFGS's evaluation in row blocks gives the one-pass objective and gradient."""
+    from lrnet.network import full_batch_value_and_grad
+
+    problem = problem_factory("relu", output, (5, 4), weighted, alpha, n_samples=11)
+    if weighted:
+        problem.sample_weight[:5] = 0.0  # whole blocks that weigh nothing
+    loss, grads = problem.value_and_grad()
+    blocked = np.empty_like(grads)
+    work = Workspace(problem.net.layout, block, np.float64)
+    blocked_loss = full_batch_value_and_grad(
+        problem.net,
+        problem.params,
+        blocked,
+        problem.X,
+        problem.Y,
+        problem.sample_weight,
+        problem.alpha,
+        work,
+        np.empty_like(grads),
+    )
+    assert blocked_loss == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(blocked, grads, rtol=1e-10, atol=1e-14)

@@ -261,11 +261,58 @@ def value_and_grad(
         coefs, X, work.acts, work.deltas, gcoefs, gintercepts, net.activation, masks, work.dropped
     )
     if alpha:
-        nc = net.layout.n_coef
-        w = params[:nc]
-        loss += 0.5 * alpha * float(np.dot(w, w)) / sw_sum
-        np.multiply(w, alpha / sw_sum, out=work.penalty)
-        grads[:nc] += work.penalty
+        loss += add_l2_penalty(net, params, grads, alpha / sw_sum, work.penalty)
+    return loss
+
+
+def add_l2_penalty(net: Net, params, grads, scale: float, scratch) -> float:
+    """Add ``scale * W`` to the weight gradients; return the penalty ``0.5 scale ||W||^2``.
+
+    ``scale`` is ``alpha / sum(sample_weight)``; intercepts are not penalised.
+    """
+    nc = net.layout.n_coef
+    w = params[:nc]
+    np.multiply(w, scale, out=scratch)
+    grads[:nc] += scratch
+    return 0.5 * scale * float(np.dot(w, w))
+
+
+def full_batch_value_and_grad(
+    net: Net,
+    params: np.ndarray,
+    grads: np.ndarray,
+    X,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    alpha: float,
+    work: Workspace,
+    block_grads: np.ndarray,
+) -> float:
+    """:func:`value_and_grad` over all of ``X``, in blocks of ``work.batch_size`` rows.
+
+    Each block's forward and backward pass run back to back, so the block of ``X`` is
+    still in cache when the backward pass reads it again: X travels from memory once
+    per evaluation instead of twice, and the workspace holds one block, not all rows.
+    Block ``b`` with weight sum ``S_b`` (its row count without weights) contributes
+    ``S_b / S`` of its mean objective and gradient, which sums to the full objective.
+    """
+    n, block = X.shape[0], work.batch_size
+    if n <= block:
+        return value_and_grad(net, params, grads, X, Y, sample_weight, alpha, work)
+    total = float(n) if sample_weight is None else float(sample_weight.sum())
+    grads.fill(0.0)
+    loss = 0.0
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        swb = None if sample_weight is None else sample_weight[rows]
+        share = (rows.stop - start if swb is None else float(swb.sum())) / total
+        if share == 0.0:
+            continue  # every row of the block weighs zero
+        loss += share * value_and_grad(net, params, block_grads, X[rows], Y[rows], swb, 0.0, work)
+        block_grads *= share
+        grads += block_grads
+    if alpha:
+        loss += add_l2_penalty(net, params, grads, alpha / total, work.penalty)
     return loss
 
 

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from .callbacks import ConvergenceMonitor, call_hooks
-from .network import Net, Workspace, value_and_grad
+from .network import Net, Workspace, full_batch_value_and_grad, value_and_grad
 from .optim import adam, lbfgs, sgd
 from .optim.schedules import ADAPTIVE_FACTOR, STEP_SCHEDULES, epoch_end_lr, step_lr
 
@@ -311,13 +311,26 @@ def _apply_stopping_rule(config: Config, state: State) -> bool:
     return False
 
 
+#: bytes of X per block of a full-batch evaluation: a block stays in the L2/L3 cache
+#: between its forward and backward pass
+LBFGS_BLOCK_BYTES = 4 << 20
+
+
+def lbfgs_block_rows(X) -> int:
+    """Rows per block of a full-batch evaluation: about ``LBFGS_BLOCK_BYTES`` of X."""
+    row_bytes = X.shape[1] * X.dtype.itemsize
+    return max(256, LBFGS_BLOCK_BYTES // max(row_bytes, 1))
+
+
 def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State, callbacks=()):
     """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``."""
-    work = Workspace(net.layout, X.shape[0], params.dtype)
-    grads = np.empty_like(params)
+    work = Workspace(net.layout, min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
+    grads, block_grads = np.empty_like(params), np.empty_like(params)
 
     def fun():
-        return value_and_grad(net, params, grads, X, Y, sample_weight, config.alpha, work)
+        return full_batch_value_and_grad(
+            net, params, grads, X, Y, sample_weight, config.alpha, work, block_grads
+        )
 
     def on_iteration(loss):
         state.loss_curve.append(loss)

@@ -36,9 +36,7 @@ def all_finite(values: np.ndarray) -> bool:
         if math.isfinite(values.sum()):
             return True
     flat = values.reshape(-1)
-    return all(
-        bool(np.isfinite(flat[i : i + _BLOCK]).all()) for i in range(0, flat.size, _BLOCK)
-    )
+    return all(bool(np.isfinite(flat[i : i + _BLOCK]).all()) for i in range(0, flat.size, _BLOCK))
 
 
 def check_finite(X, name: str = "X") -> None:
