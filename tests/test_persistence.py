@@ -103,6 +103,21 @@ def test_partial_fit_continues_after_load(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_warm_start_after_load_matches_warm_start_in_memory(tmp_path, solver):
+    """A loaded model's warm start extends its history like the original's would."""
+    clf, X, y = fitted(dtype=np.float64, solver=solver)
+    loaded = load_estimator(clf.save(tmp_path / "m.lrnet"))
+    for est in (clf, loaded):
+        est.set_params(warm_start=True, max_iter=4)
+        est.fit(X, y)
+    assert len(loaded.loss_curve_) == len(clf.loss_curve_) > 4
+    assert loaded.loss_curve_ == clf.loss_curve_
+    assert loaded.t_ == clf.t_ and len(loaded.history_) == len(clf.history_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_preprocessing_round_trip(tmp_path):
     frame = make_table()
     pre = Preprocessor.fit(frame, "label")

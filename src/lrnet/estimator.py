@@ -444,6 +444,8 @@ default='constant'
 
     def _next_state(self, config, params, reset, incremental) -> training.State:
         old = getattr(self, "_state", None)
+        if old is None and not reset and hasattr(self, "loss_curve_"):
+            old = self._state_from_attributes(config, params)
         if old is None or reset:
             return training.init_state(config, params)
         if incremental:
@@ -458,6 +460,20 @@ default='constant'
         fresh.history = list(old.history)
         fresh.t = old.t
         return fresh
+
+    def _state_from_attributes(self, config, params) -> training.State:
+        """The history of a model that was loaded from a file (it has no ``_state``).
+
+        A warm start then extends ``loss_curve_`` and ``history_`` as it does in the
+        process that trained the model; the optimizer and the stopping rule start
+        fresh, as they do for every warm start.
+        """
+        state = training.init_state(config, params)
+        state.loss_curve = list(self.loss_curve_)
+        state.history = list(getattr(self, "history_", None) or [])
+        state.validation_scores = list(getattr(self, "validation_scores_", None) or [])
+        state.t = int(getattr(self, "t_", 0) or 0)
+        return state
 
     def _publish(self, config, state) -> None:
         """Copy the training state into scikit-learn's fitted attributes."""
