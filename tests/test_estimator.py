@@ -539,3 +539,45 @@ def test_divergence_from_huge_inputs(iris):
     with pytest.raises(ValueError, match="diverged") as info:
         est.fit(X * 1e150, y)
     assert "learning_rate_init" in str(info.value)
+
+
+# ---------------------------------------------------------------------- verbose
+def _verbose_shape(text: str) -> list[str]:
+    """Each printed line with its numbers blanked: the format, not the values."""
+    import re
+
+    return [re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", max_iter=4),
+        dict(solver="sgd", max_iter=3, early_stopping=True, n_iter_no_change=1, tol=10.0),
+        dict(solver="sgd", learning_rate="adaptive", max_iter=6, n_iter_no_change=1, tol=10.0),
+    ],
+    ids=["adam", "early_stopping", "adaptive"],
+)
+def test_verbose_prints_epoch_lines_as_scikit_learn(iris, params, capsys):
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = iris
+    settings = dict(hidden_layer_sizes=(5,), random_state=0, verbose=True, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(**settings).fit(X, y)
+        theirs = capsys.readouterr().out
+        clf = LRNClassifier(**settings).fit(X, y)
+        ours = capsys.readouterr().out
+    assert ours.startswith("Iteration 1, loss = ")
+    assert _verbose_shape(ours) == _verbose_shape(theirs)
+    first = float(ours.splitlines()[0].split("= ")[1])
+    assert first == pytest.approx(clf.loss_curve_[0], rel=1e-7)
+
+
+def test_not_verbose_prints_nothing(iris, capsys):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LRNClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
