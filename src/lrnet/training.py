@@ -119,9 +119,16 @@ class Batches:
                 continue
             idx = order[start:stop]
             m = stop - start
-            Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m]) if self.dense else self.X[idx]
-            Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m])
-            swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m])
+            # mode="clip": the indices are a permutation of range(n), always in bounds, and
+            # the default mode="raise" writes through a temporary copy of ``out`` (NumPy
+            # buffers it so that a bad index leaves ``out`` untouched): measured 1.5x
+            # slower for a 1024 x 784 float32 batch.
+            if self.dense:
+                Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m], mode="clip")
+            else:
+                Xb = self.X[idx]  # a sparse batch: rows of the CSR matrix
+            Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m], mode="clip")
+            swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m], mode="clip")
             yield Xb, Yb, swb
 
 
