@@ -284,7 +284,10 @@ def test_predict_before_fit():
 
 def test_too_small_validation_set():
     Y = np.column_stack([y, 1 - y]).astype(int)  # multi-label: no stratified split
-    with pytest.raises(ValueError, match=r"validation set is too small \(1 sample\(s\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"validation set is too small for validation_fraction=.* \(1 sample\(s\)\)",
+    ):
         LRNClassifier(early_stopping=True, validation_fraction=0.05).fit(X, Y)
 
 

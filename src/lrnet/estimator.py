@@ -26,13 +26,22 @@ from sklearn.utils.validation import (
 from . import training
 from .activations import ACTIVATIONS
 from .initializers import INITS, init_flat
-from .losses import log_probabilities_, loss_and_delta, probabilities_
+from .losses import (
+    bounded_logits,
+    log_probabilities_,
+    logits_in_bounds,
+    loss_and_delta,
+    probabilities_,
+)
 from .network import Layout, Net, predict_logits
 from .optim.schedules import SCHEDULES
 from .validation import (
     all_finite,
+    check_class_weight,
+    check_dropout,
     check_finite,
     check_hidden_layer_sizes,
+    check_indicator_values,
     check_lengths,
     check_sample_weight_values,
     explain_conversion_error,
@@ -322,7 +331,26 @@ default='constant'
             raise suggest_option(err, self.get_params(), options) from None
 
     def _fit(self, X, y, sample_weight, classes, incremental, reset):
-        before = dict(self.__dict__)  # restored if training diverges
+        """Fit, or leave the model exactly as it was if anything fails.
+
+        Validation sets ``n_features_in_`` and the labels before training starts, so a
+        refit that fails (bad data, divergence, a callback that raises, Ctrl-C) restores
+        every attribute.  The optimizer state of ``partial_fit`` is dropped instead once a
+        step has run: its moments moved on (or hold NaN).
+        """
+        before = dict(self.__dict__)
+        old_state = before.get("_state")
+        old_step = getattr(old_state, "step", None)
+        try:
+            return self._fit_or_fail(X, y, sample_weight, classes, incremental, reset)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            if old_state is not None and old_state.step != old_step:
+                del self._state
+            raise
+
+    def _fit_or_fail(self, X, y, sample_weight, classes, incremental, reset):
         self._validate_params_with_hints()
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
@@ -333,8 +361,10 @@ default='constant'
         X, y = self._validate_fit_data(X, y, reset)
         if reset:
             self._set_labels(y, classes, incremental)
+        elif incremental and classes is not None:
+            self._check_same_classes(classes)
         Y = self._smooth(self._encode_targets(y, classes, X.dtype))
-        sample_weight = self._combined_weights(sample_weight, X, y)
+        sample_weight = self._combined_weights(sample_weight, X, y, incremental)
 
         layout = Layout((X.shape[1], *hidden, Y.shape[1]))
         out_kind = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -347,18 +377,7 @@ default='constant'
         config = self._config(X.shape[0], len(hidden))
         state = self._next_state(config, params, reset, incremental)
 
-        try:
-            params = self._train(
-                net, params, X, Y, y, sample_weight, config, state, rng, incremental
-            )
-        except training.DivergenceError:
-            # leave the model as it was (labels, n_features_in_ included), as promised
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            if incremental:
-                self.__dict__.pop("_state", None)  # its moments hold NaN now
-            raise
-
+        params = self._train(net, params, X, Y, y, sample_weight, config, state, rng, incremental)
         self.coefs_, self.intercepts_ = layout.views(params)
         self._state, self._rng = state, rng
         self.n_outputs_ = Y.shape[1]
@@ -398,25 +417,11 @@ default='constant'
         k = Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else 2
         return Y * (1.0 - eps) + eps / k
 
-    def _dropout_rates(self, n_hidden: int) -> list | None:
-        rates = self.dropout
-        if rates is None:
-            return None
-        if np.ndim(rates) == 0:
-            rates = [float(rates)] * n_hidden
-        rates = [float(r) for r in rates]
-        if len(rates) != n_hidden or any(not 0.0 <= r < 1.0 for r in rates):
-            raise ValueError(
-                f"dropout must be a rate in [0, 1) or one rate per hidden layer ({n_hidden} "
-                f"here), got {self.dropout!r}."
-            )
-        return rates if any(rates) else None
-
     def _config(self, n_samples: int, n_hidden: int) -> training.Config:
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
-            batch_size = min(self.batch_size, n_samples)
+            batch_size = min(int(self.batch_size), n_samples)
         return training.Config(
             solver=self.solver,
             learning_rate_init=self.learning_rate_init,
@@ -439,7 +444,7 @@ default='constant'
             weight_decay=self.weight_decay,
             warmup_fraction=self.warmup_fraction,
             max_grad_norm=self.max_grad_norm,
-            dropout=self._dropout_rates(n_hidden),
+            dropout=check_dropout(self.dropout, n_hidden),
         )
 
     def _next_state(self, config, params, reset, incremental) -> training.State:
@@ -517,9 +522,13 @@ default='constant'
         if sp.issparse(X):
             X = X.tocsr()
             X.sort_indices()
+        if sp.issparse(y):
+            y = y.toarray()  # a sparse indicator matrix: n_samples x n_labels, small
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if type_of_target(y).startswith("multilabel"):
+            check_indicator_values(y)
         return X, y
 
     def _set_labels(self, y, classes, incremental) -> None:
@@ -542,6 +551,16 @@ default='constant'
                 "add samples of the other classes."
             )
 
+    def _check_same_classes(self, classes) -> None:
+        """Later partial_fit calls may repeat ``classes`` but not change them."""
+        given = unique_labels(classes)
+        if not np.array_equal(given, self.classes_):
+            raise ValueError(
+                f"classes={given.tolist()} is not the same as on the first call to "
+                f"partial_fit, {self.classes_.tolist()}. The classes are fixed by that call; "
+                "to change them, start over with fit or a fresh estimator."
+            )
+
     def _encode_targets(self, y, classes, dtype) -> np.ndarray:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             if y.ndim != 2 or y.shape[1] != len(self.classes_):
@@ -559,27 +578,26 @@ default='constant'
             )
         return self._label_binarizer.transform(y).astype(dtype)
 
-    def _combined_weights(self, sample_weight, X, y):
+    def _combined_weights(self, sample_weight, X, y, incremental=False):
         sw = None
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=X.dtype)
-            if sw.ndim == 0:
-                sw = np.full(X.shape[0], sw, dtype=X.dtype)
-            if sw.shape != (X.shape[0],):
-                raise ValueError(
-                    f"sample_weight has shape {sw.shape}, expected ({X.shape[0]},): one "
-                    "weight per row of X."
-                )
-            check_sample_weight_values(sw)
+            sw = self._sample_weight_array(sample_weight, X)
         if self.class_weight is not None:
             if y.ndim == 2:
                 raise ValueError(
                     "class_weight is not supported for multi-label y. Pass per-sample "
                     "weights in sample_weight instead."
                 )
+            check_class_weight(self.class_weight)
             cw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
             sw = cw if sw is None else sw * cw
-        if sw is not None and y.ndim == 1:
+            if not sw.any():
+                raise ValueError(
+                    f"With class_weight={self.class_weight!r} every row of this batch weighs "
+                    "0. Give the classes present in y a positive weight."
+                )
+        if sw is not None and y.ndim == 1 and not incremental:
+            # partial_fit batches may hold one class: the others were fixed by `classes`
             live = np.unique(y[sw > 0])
             if live.size < 2:
                 raise ValueError(
@@ -588,19 +606,58 @@ default='constant'
                 )
         return sw
 
+    @staticmethod
+    def _sample_weight_array(sample_weight, X) -> np.ndarray:
+        """``sample_weight`` as finite weights >= 0 in X's dtype, one per row."""
+        try:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "sample_weight must be a 1-D array of numbers, one per row of X, got "
+                f"{type(sample_weight).__name__}. Pass e.g. a NumPy array or a list."
+            ) from None
+        if sw.ndim == 0:
+            sw = np.full(X.shape[0], sw)
+        if sw.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sw.shape}, expected ({X.shape[0]},): one "
+                "weight per row of X."
+            )
+        check_sample_weight_values(sw)
+        cast = sw.astype(X.dtype)
+        if not np.isfinite(cast).all():
+            raise ValueError(
+                f"sample_weight has values up to {sw.max():g}, beyond the range of X's "
+                f"dtype {X.dtype}. Divide the weights by a constant, or pass X as float64."
+            )
+        return cast
+
     def _validation_split(self, net, X, Y, y, sample_weight, rng):
         stratify = y if y.ndim == 1 else None
         seed = int(rng.integers(np.iinfo(np.int32).max))
         arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-        parts = train_test_split(
-            *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        fraction = self.validation_fraction
+        too_small = (
+            f"The validation set is too small for validation_fraction={fraction} of "
+            f"{X.shape[0]} samples"
         )
+        fix = "Increase 'validation_fraction' or the size of your dataset."
+        if not fraction:
+            raise ValueError(f"{too_small}: it is empty. {fix}")
+        try:
+            parts = train_test_split(
+                *arrays, test_size=fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError as err:  # e.g. fewer validation rows than classes
+            raise ValueError(f"{too_small} ({err}). {fix}") from None
         X_tr, X_val, Y_tr, _, _, y_val = parts[:6]
         sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
+            raise ValueError(f"{too_small} ({X_val.shape[0]} sample(s)). {fix}")
+        if sw_val is not None and not sw_val.any():
             raise ValueError(
-                f"The validation set is too small ({X_val.shape[0]} sample(s)). Increase "
-                "'validation_fraction' or the size of your dataset."
+                f"Every one of the {X_val.shape[0]} validation samples has sample_weight 0, "
+                f"so they cannot score the model. {fix} Or drop the rows of weight 0."
             )
         if sp.issparse(X_tr):
             X_tr = X_tr.tocsr()
@@ -642,14 +699,17 @@ default='constant'
         if self._is_plain_input(X):
             return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
         check_is_fitted(self, "coefs_")
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=False,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                ensure_all_finite=False,
+            )
+        except (ValueError, TypeError) as err:
+            raise explain_conversion_error(err, X) from None
         check_finite(X)
         return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
 
@@ -660,9 +720,16 @@ default='constant'
             return (Z > 0).astype(int)
         return self.classes_[(Z[:, 0] > 0).astype(int)]
 
+    def _float64_logits(self, X) -> np.ndarray:
+        """The logits in float64, checked: see :func:`bounded_logits`."""
+        return bounded_logits(self._logits(X).astype(np.float64, copy=False))
+
     def predict(self, X):
         """Predict class labels (an indicator matrix for multi-label problems)."""
-        return self._labels_from_logits(self._logits(X))
+        Z = self._logits(X)
+        if not logits_in_bounds(Z):
+            Z = bounded_logits(Z.astype(np.float64))
+        return self._labels_from_logits(Z)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes).
@@ -673,7 +740,9 @@ default='constant'
         reported as the smallest positive float rather than 0, so that
         ``log(predict_proba)`` stays finite, like :meth:`predict_log_proba`.
         """
-        Z = self._logits(X).astype(np.float64, copy=False)
+        return self._proba_from_logits(self._float64_logits(X))
+
+    def _proba_from_logits(self, Z) -> np.ndarray:
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             P = probabilities_(Z, self.out_activation_)
         else:
@@ -683,7 +752,9 @@ default='constant'
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""
-        Z = self._logits(X).astype(np.float64, copy=False)
+        return self._log_proba_from_logits(self._float64_logits(X))
+
+    def _log_proba_from_logits(self, Z) -> np.ndarray:
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             return log_probabilities_(Z, self.out_activation_)
         return np.hstack([log_expit(-Z), log_expit(Z)])

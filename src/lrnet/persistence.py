@@ -105,16 +105,25 @@ def _fitted(estimator) -> dict:
     return fitted
 
 
+#: dtype kinds of the labels a model file can hold: str, int, uint, bool, float
+CLASS_KINDS = "Uiubf"
+
+
 def _classes_array(classes: np.ndarray) -> np.ndarray:
-    if classes.dtype != object:
-        return classes
-    for kind in (str, bool, int):
-        if all(
-            type(c) is kind or isinstance(c, np.generic) and isinstance(c.item(), kind)
-            for c in classes
-        ):
-            return np.array([kind(c) for c in classes])
-    raise TypeError(f"cannot save classes of mixed types: {classes.tolist()!r}")
+    if classes.dtype == object:
+        for kind in (str, bool, int, float):
+            if all(
+                type(c) is kind or isinstance(c, np.generic) and isinstance(c.item(), kind)
+                for c in classes
+            ):
+                return np.array([kind(c) for c in classes])
+        raise TypeError(f"cannot save classes of mixed types: {classes.tolist()!r}")
+    if classes.dtype.kind not in CLASS_KINDS:
+        raise TypeError(
+            f"cannot save classes of dtype {classes.dtype}: model files hold string, integer, "
+            "boolean or float labels. Fit on converted labels, e.g. y.astype(str)."
+        )
+    return classes
 
 
 def save(path, estimator: LRNClassifier, preprocessing=None, metadata: dict | None = None):
@@ -312,7 +321,7 @@ def _check_arrays(path: Path, header: dict, arrays: dict) -> None:
                 f"{path}: member {name!r} does not match its checksum, "
                 "dtype or shape in the header; the file was altered."
             )
-        kinds = "f" if name.startswith(("coef_", "intercept_")) else "Uiub"
+        kinds = "f" if name.startswith(("coef_", "intercept_")) else CLASS_KINDS
         if array.dtype.kind not in kinds or (
             kinds == "f" and array.dtype.name not in WEIGHT_DTYPES
         ):

@@ -30,13 +30,21 @@ class DivergenceError(ValueError):
     """Training produced a non-finite loss or non-finite weights."""
 
 
-def divergence_error(epoch: int, lr: float) -> DivergenceError:
-    """The error raised when training diverges, with the fix."""
+def divergence_error(epoch: int, lr: float | None) -> DivergenceError:
+    """The error raised when training diverges, with the fix.
+
+    ``lr=None`` is for lbfgs, which has no learning rate: its line search diverges on
+    features of huge scale.
+    """
+    if lr is None:
+        cause, fix = "solver='lbfgs'", "Standardise the features (e.g. StandardScaler)"
+    else:
+        cause = f"learning_rate_init={lr:g}"
+        fix = f"Lower learning_rate_init (try {lr / 10:g}), standardise the features"
     return DivergenceError(
         f"Training diverged at epoch {epoch}: the loss or the weights became non-finite "
-        f"(NaN or inf) with learning_rate_init={lr:g}. Lower learning_rate_init (try "
-        f"{lr / 10:g}), standardise the features, or increase alpha. The model was left "
-        "as it was before this fit."
+        f"(NaN or inf) with {cause}. {fix}, or increase alpha. The model was left as it "
+        "was before this fit."
     )
 
 
@@ -364,9 +372,9 @@ def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State, ca
             fun, params, grads, config.max_iter, config.max_fun, config.tol, on_iteration
         )
     except FloatingPointError:
-        raise divergence_error(len(state.loss_curve) + 1, config.learning_rate_init) from None
+        raise divergence_error(len(state.loss_curve) + 1, None) from None
     if not np.isfinite(params).all():
-        raise divergence_error(res.nit, config.learning_rate_init)
+        raise divergence_error(res.nit, None)
     call_hooks(callbacks, "on_train_end", {"params": params, "history": state.history})
     state.n_iter = res.nit
     state.loss = float(res.fun)

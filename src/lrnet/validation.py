@@ -16,6 +16,8 @@ _IMPUTE_HINT = (
 )
 
 
+#: arrays up to this many values are checked in Python (a single-row prediction: 0.4 us)
+_TINY_SIZE = 32
 #: arrays up to this many values are checked value by value (exact, about 1 us)
 _SMALL = 1 << 16
 #: block size of the value-by-value check of large arrays (bounded scratch memory)
@@ -30,6 +32,8 @@ def all_finite(values: np.ndarray) -> bool:
     not finite (a bad value, or an overflow of large finite ones) are the values
     checked one by one, in blocks, so a 60k x 784 X never needs a 47 MB mask.
     """
+    if values.size <= _TINY_SIZE:
+        return all(map(math.isfinite, values.ravel().tolist()))
     if values.size <= _SMALL:
         return bool(np.isfinite(values).all())
     with np.errstate(over="ignore", invalid="ignore"):
@@ -112,18 +116,65 @@ def check_sample_weight_values(sample_weight: np.ndarray) -> None:
         )
 
 
+def _numbers(values, name: str, expected: str) -> list[float]:
+    """``values`` (a number or a flat sequence) as floats, or a message naming ``name``."""
+    items = [values] if np.ndim(values) == 0 else values
+    try:
+        return [float(v) for v in items]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {expected}, got {values!r}.") from None
+
+
 def check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     """Normalise to a tuple of positive ints."""
-    if np.ndim(sizes) == 0:
-        sizes = [sizes]
-    sizes = tuple(sizes)
-    if any(not float(s).is_integer() or s <= 0 for s in sizes):
+    expected = "a positive integer or a sequence of them, e.g. (100,) or (128, 64)"
+    if isinstance(sizes, (str, bytes, dict)):
+        raise ValueError(f"hidden_layer_sizes must be {expected}, got {sizes!r}.")
+    values = _numbers(sizes, "hidden_layer_sizes", expected)
+    if any(not v.is_integer() or v <= 0 for v in values):
         raise ValueError(
-            f"hidden_layer_sizes must be > 0, got {sizes}. Each entry is the number of units "
-            "of one hidden layer and must be a positive integer; use () for no hidden layer "
-            "(plain logistic regression)."
+            f"hidden_layer_sizes must be > 0, got {tuple(sizes) if np.ndim(sizes) else sizes}. "
+            "Each entry is the number of units of one hidden layer and must be a positive "
+            "integer; use () for no hidden layer (plain logistic regression)."
         )
-    return tuple(int(s) for s in sizes)
+    return tuple(int(v) for v in values)
+
+
+def check_dropout(rates, n_hidden: int) -> list[float] | None:
+    """One dropout rate per hidden layer, each in [0, 1); None when all are 0."""
+    if rates is None:
+        return None
+    expected = f"a rate in [0, 1) or one rate per hidden layer ({n_hidden} here)"
+    if isinstance(rates, (str, bytes, dict)):
+        raise ValueError(f"dropout must be {expected}, got {rates!r}.")
+    values = _numbers(rates, "dropout", expected)
+    if np.ndim(rates) == 0:
+        values = values * n_hidden
+    if len(values) != n_hidden or any(not 0.0 <= r < 1.0 for r in values):
+        raise ValueError(f"dropout must be {expected}, got {rates!r}.")
+    return values if any(values) else None
+
+
+def check_class_weight(class_weight) -> None:
+    """A class_weight dict holds finite weights >= 0, not all of them 0."""
+    if not isinstance(class_weight, dict):
+        return
+    bad = {k: v for k, v in class_weight.items() if not (np.isfinite(v) and v >= 0)}
+    if bad:
+        raise ValueError(
+            f"class_weight must map each class to a finite weight >= 0, got {bad!r}. A weight "
+            "of 0 ignores a class; use a positive number for the others."
+        )
+
+
+def check_indicator_values(y: np.ndarray) -> None:
+    """A multi-label target is a 0/1 indicator matrix."""
+    values = np.unique(y)
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"A multi-label y must be an indicator matrix of 0 and 1, got the values "
+            f"{values.tolist()[:10]}. Convert it first, e.g. (y > 0).astype(int)."
+        )
 
 
 def suggest_option(err: InvalidParameterError, params: dict, options: dict) -> Exception:

@@ -67,9 +67,12 @@ def onecycle_lr(step: int, total: int, lr0: float, warmup_fraction: float = 0.0)
     peak_step = float(pct_start * total) - 1
     end_step = float(total) - 1
     step = min(step, total - 1)
+    # A warm-up of one step (peak_step 0) or a decay of none is 0 / 0 in torch, which
+    # raises ZeroDivisionError; here the empty phase is skipped: its end value holds.
     if step <= peak_step:
-        return _cos_anneal(initial, lr0, step / peak_step)
-    return _cos_anneal(lr0, final, (step - peak_step) / (end_step - peak_step))
+        return _cos_anneal(initial, lr0, step / peak_step) if peak_step > 0 else lr0
+    span = end_step - peak_step
+    return _cos_anneal(lr0, final, (step - peak_step) / span) if span > 0 else final
 
 
 def step_lr(schedule: str, step: int, total: int, lr0: float, warmup_fraction: float) -> float:
