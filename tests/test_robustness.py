@@ -205,6 +205,15 @@ def test_batch_size_bool_is_an_int():
     assert LRNClassifier(batch_size=True, max_iter=2).fit(X, y).n_iter_ == 2
 
 
+def test_batch_size_larger_than_the_data_warns_as_scikit_learn():
+    with pytest.warns(UserWarning, match="batch_size=500 is larger than the 60 training samples"):
+        LRNClassifier(batch_size=500, max_iter=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a UserWarning too
+        LRNClassifier(batch_size=500, solver="lbfgs", max_iter=2).fit(X, y)
+
+
 def test_predict_with_strings():
     clf = fitted()
     with pytest.raises(ValueError, match="X must be numeric"):

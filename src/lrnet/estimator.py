@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -422,6 +423,13 @@ default='constant'
             batch_size = min(200, n_samples)
         else:
             batch_size = min(int(self.batch_size), n_samples)
+            if self.solver in STOCHASTIC and self.batch_size > n_samples:
+                warnings.warn(
+                    f"batch_size={self.batch_size} is larger than the {n_samples} training "
+                    f"samples; it is clipped to {n_samples}.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         return training.Config(
             solver=self.solver,
             learning_rate_init=self.learning_rate_init,
