@@ -100,6 +100,16 @@ def test_nan_output_of_an_overflowed_network_is_an_error(binary, method):
         getattr(clf, method)(X[:1])
 
 
+@pytest.mark.parametrize("rows", [1, 100])
+def test_float32_predictions_raise_no_warning(rows):
+    clf = LRNClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    clf.fit(X.astype(np.float32), y)
+    Xp = np.tile(X.astype(np.float32), (2, 1))[:rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(Xp), clf.predict_proba(Xp), clf.predict_log_proba(Xp)
+
+
 def test_float32_overflow_in_hidden_layers_is_an_error():
     X32 = X.astype(np.float32)
     clf = LRNClassifier(hidden_layer_sizes=(8,), activation="identity", max_iter=5, random_state=0)

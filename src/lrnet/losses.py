@@ -39,7 +39,8 @@ def logits_in_bounds(Z: np.ndarray) -> bool:
     """
     if Z.size <= 32:
         return all(-LOGIT_BOUND <= v <= LOGIT_BOUND for v in Z.ravel().tolist())
-    return bool(np.abs(Z).max() <= LOGIT_BOUND)
+    # a Python float: comparing a float32 scalar with 1e300 would cast 1e300 to float32
+    return float(np.abs(Z).max()) <= LOGIT_BOUND
 
 
 def bounded_logits(Z: np.ndarray) -> np.ndarray:
