@@ -19,8 +19,10 @@ File format (version :data:`FORMAT_VERSION`): a zip archive written by ``np.save
 
 Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs code
 from the file.  Anything wrong with a file raises :class:`ModelFileError` (a
-``ValueError``) that names the file and the problem.  Writes go through a temporary
-file in the same folder and ``os.replace``, so a crash never leaves half a model.
+``ValueError``) that names the file and the problem; the arrays are checked against
+their SHA-256 in the header, and the header's fields against :data:`HEADER_FIELDS`.
+Writes go through a temporary file in the same folder and ``os.replace``, so a crash
+never leaves half a model.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from ._json import from_json, to_json
 from ._version import __version__
 from .estimator import LRNClassifier, make_rng
 from .network import Layout
+from .validation import check_dropout, check_hidden_layer_sizes
 
 FORMAT_NAME = "lrnet-model"
 FORMAT_VERSION = 1
@@ -208,13 +212,13 @@ def load(path) -> Model:
         estimator = _rebuild_estimator(header, arrays)
         spec = header.get("preprocessing")
         preprocessor = None if spec is None else Preprocessor.from_dict(spec, str(path))
+        metadata = from_json(header.get("metadata") or {})
     except ModelFileError:
         raise
     except (ValueError, TypeError, KeyError) as err:
-        raise ModelFileError(f"{path}: invalid model file ({err}).") from None
-    return Model(
-        estimator, preprocessor, from_json(header.get("metadata") or {}), header, str(path)
-    )
+        reason = str(err).removeprefix(f"{path}: ")  # preprocessing errors name the file
+        raise ModelFileError(f"{path}: invalid model file ({reason}).") from None
+    return Model(estimator, preprocessor, metadata, header, str(path))
 
 
 def load_estimator(path) -> LRNClassifier:
@@ -231,6 +235,7 @@ def read_file(path) -> tuple[dict, dict]:
             if "header" not in npz.files:
                 raise ModelFileError(f"{path}: not an lrnet model file (no header).")
             header = _parse_header(path, npz["header"])
+            _check_header_fields(path, header)
             _check_members(path, header, npz.files)
             arrays = {name: npz[name] for name in header["arrays"]}
     except ModelFileError:
@@ -299,6 +304,118 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
     return header
 
 
+# ---------------------------------------------------------------------- header fields
+@dataclass(frozen=True)
+class _Kind:
+    """What a header field must hold: a description and a check (``item``: of list items)."""
+
+    what: str
+    ok: Callable[[object], bool]
+    item: Callable[[object], bool] | None = None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _list_kind(what: str, item: Callable[[object], bool], nullable: bool = False) -> _Kind:
+    return _Kind(
+        what,
+        lambda v: (nullable and v is None) or isinstance(v, list) and all(item(x) for x in v),
+        item,
+    )
+
+
+#: keys of a ``history_`` record that hold a number or null
+HISTORY_KEYS = ("epoch", "loss", "validation_loss", "validation_score", "learning_rate", "time")
+OBJECT = _Kind("an object", lambda v: isinstance(v, dict))
+OBJECT_OR_NULL = _Kind("an object or null", lambda v: v is None or isinstance(v, dict))
+STRING = _Kind("a string", lambda v: isinstance(v, str))
+STRING_OR_NULL = _Kind("a string or null", lambda v: v is None or isinstance(v, str))
+COUNT = _Kind(
+    "a non-negative integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0
+)
+NUMBER_OR_NULL = _Kind("a number or null", lambda v: v is None or _is_number(v))
+NUMBERS = _list_kind("a list of numbers", _is_number)
+NUMBERS_OR_NULL = _list_kind("a list of numbers or null", _is_number, nullable=True)
+STRINGS = _list_kind("a list of strings", lambda v: isinstance(v, str))
+HISTORY = _list_kind(
+    f"a list of epoch records (objects whose {', '.join(HISTORY_KEYS)} are numbers or null)",
+    lambda v: isinstance(v, dict) and all(NUMBER_OR_NULL.ok(v.get(k)) for k in HISTORY_KEYS),
+)
+
+#: (where, field) -> (kind, required); ``where`` is a path of objects in the header.
+#: The rest of the header (format, arrays, preprocessing details, params values) is
+#: checked where it is read; fitted attributes not listed here are free JSON.
+HEADER_FIELDS: dict[tuple[tuple[str, ...], str], tuple[_Kind, bool]] = {
+    ((), "lrnet_version"): (STRING, False),
+    ((), "estimator"): (STRING, False),
+    ((), "params"): (OBJECT, True),
+    ((), "fitted"): (OBJECT, True),
+    ((), "label_type"): (STRING, True),
+    ((), "classes_dtype"): (STRING, False),
+    ((), "preprocessing"): (OBJECT_OR_NULL, False),
+    ((), "metadata"): (OBJECT_OR_NULL, False),
+    (("fitted",), "n_features_in_"): (COUNT, True),
+    (("fitted",), "n_outputs_"): (COUNT, True),
+    (("fitted",), "n_layers_"): (COUNT, True),
+    (("fitted",), "out_activation_"): (STRING, True),
+    (("fitted",), "n_iter_"): (COUNT, False),
+    (("fitted",), "t_"): (COUNT, False),
+    (("fitted",), "loss_"): (NUMBER_OR_NULL, False),
+    (("fitted",), "loss_curve_"): (NUMBERS, True),
+    (("fitted",), "history_"): (HISTORY, False),
+    (("fitted",), "validation_scores_"): (NUMBERS_OR_NULL, False),
+    (("fitted",), "best_validation_score_"): (NUMBER_OR_NULL, False),
+    (("fitted",), "best_loss_"): (NUMBER_OR_NULL, False),
+    (("preprocessing",), "target"): (STRING_OR_NULL, False),
+    (("preprocessing",), "feature_names_out"): (STRINGS, False),
+}
+
+
+def _json_kind(value) -> str:
+    if value is None:
+        return "null"
+    for types, name in ((bool, "a boolean"), (int | float, "a number"), (str, "a string")):
+        if isinstance(value, types):
+            return name
+    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _got(value, kind: _Kind) -> str:
+    if isinstance(value, list) and kind.item is not None:
+        i, bad = next((i, v) for i, v in enumerate(value) if not kind.item(v))
+        shown = repr(bad) if len(repr(bad)) <= 60 else repr(bad)[:57] + "..."
+        return f"a list whose item {i} is {shown}"
+    return _json_kind(value)
+
+
+def _check_header_fields(path: Path, header: dict) -> None:
+    """Check the types of the header's fields (table :data:`HEADER_FIELDS`)."""
+    altered = "the file was altered or is not an lrnet model."
+    try:
+        decoded = from_json(header)  # non-finite floats are tagged objects in the file
+    except (ValueError, TypeError, KeyError) as err:
+        raise ModelFileError(
+            f"{path}: malformed tagged value in the header ({err}); {altered}"
+        ) from None
+    for (where, name), (kind, required) in HEADER_FIELDS.items():
+        parent = decoded
+        for key in where:
+            parent = parent.get(key)
+        if not isinstance(parent, dict):
+            continue  # an optional parent that is null, or absent
+        label = ".".join((*where, name))
+        if name not in parent:
+            if required:
+                raise ModelFileError(f"{path}: header field {label!r} is missing; {altered}")
+        elif not kind.ok(parent[name]):
+            raise ModelFileError(
+                f"{path}: header field {label!r} must be {kind.what}, "
+                f"got {_got(parent[name], kind)}; {altered}"
+            )
+
+
 def _check_members(path: Path, header: dict, files: list[str]) -> None:
     expected = set(header["arrays"]) | {"header"}
     unknown, absent = set(files) - expected, expected - set(files)
@@ -347,11 +464,16 @@ def _rebuild_estimator(header: dict, arrays: dict) -> LRNClassifier:
     coefs, intercepts = _layer_arrays(header, arrays)
     estimator = LRNClassifier()
     known = estimator.get_params(deep=False)
-    params = {k: v for k, v in from_json(header["params"]).items() if k in known}
+    # callbacks are behaviour, never state: a file cannot supply them
+    params = {
+        k: v for k, v in from_json(header["params"]).items() if k in known and k != "callbacks"
+    }
     if isinstance(params.get("hidden_layer_sizes"), list):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     estimator.set_params(**params)
-    estimator._validate_params()
+    estimator._validate_params()  # the estimator's own checks: a ValueError names the param
+    hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
+    check_dropout(estimator.dropout, len(hidden))
     layout = Layout(tuple([coefs[0].shape[0]] + [w.shape[1] for w in coefs]))
     flat = layout.pack(coefs, intercepts, coefs[0].dtype)
     estimator.coefs_, estimator.intercepts_ = layout.views(flat)

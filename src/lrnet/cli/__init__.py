@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            prog = f"lrnet {args.command}" if args.command else "lrnet"
+            _error(f"unrecognized arguments: {' '.join(extra)}. See '{prog} --help'.")
+            return 2
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
@@ -63,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("LRNET_DEBUG"))
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        # NumPy's "overflow encountered in cast" and the like say nothing a user can act
+        # on; the checks that follow them turn real problems into error messages
+        warnings.simplefilter("ignore", RuntimeWarning)
         try:
             return _handlers()[args.command](args, out)
         except BrokenPipeError:  # e.g. `lrnet predict ... | head`: stop quietly
@@ -82,6 +89,22 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             _error("interrupted.")
             return 130
+        except MemoryError as err:
+            if debug:
+                raise
+            _error(
+                f"not enough memory ({err or 'MemoryError'}). Use smaller --hidden layers or "
+                "--batch-size, or a smaller --chunk-size for predict."
+            )
+            return 1
+        except Exception as err:  # a bug: still one line, and the way to the traceback
+            if debug:
+                raise
+            _error(
+                f"unexpected internal error ({type(err).__name__}: {err}). Run again with "
+                "LRNET_DEBUG=1 for the traceback, and please report it."
+            )
+            return 1
 
 
 def _describe_os_error(err: OSError) -> str:

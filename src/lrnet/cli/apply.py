@@ -13,6 +13,7 @@ from ..data.readers import DataError, iter_table
 from ..persistence import Model, load
 from ..report import classification_metrics, write_report
 from .common import (
+    check_output_file,
     csv_options,
     model_inputs,
     model_target,
@@ -92,14 +93,26 @@ def run_evaluate(args, out: Output) -> int:
 
 
 # ---------------------------------------------------------------------- predict
+def _free_name(name: str, taken: set) -> str:
+    """``name``, or ``name_2``, ``name_3``, ... : the first one not in ``taken``."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
 def output_columns(classes, keep: list[str]) -> tuple[str, list[str]]:
-    """Name of the prediction column and of the probability columns (one per class)."""
+    """Name of the prediction column and of the probability columns (one per class).
+
+    None of them replaces a ``--keep`` column: a taken name gets a suffix.
+    """
     taken = set(keep)
-    prediction = "prediction" if "prediction" not in taken else "predicted_class"
+    prediction = "prediction" if "prediction" not in taken else _free_name("predicted_class", taken)
     taken.add(prediction)
     names = [str(c) for c in classes]
     if taken & set(names) or len(set(names)) != len(names):
-        names = [f"proba_{n}" for n in names]
+        names = [_free_name(f"proba_{n}", taken) for n in names]
     return prediction, names
 
 
@@ -131,7 +144,14 @@ class ParquetSink:
         import pyarrow.parquet as pq
 
         schema = None if self.writer is None else self.writer.schema
-        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
+            raise DataError(
+                f"a --keep column changes type from one chunk of rows to the next ({err}), "
+                "which a Parquet file cannot hold. Raise --chunk-size above the number of "
+                "rows, or write CSV (-o out.csv)."
+            ) from None
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.stream, table.schema)
         self.writer.write_table(table)
@@ -140,6 +160,7 @@ class ParquetSink:
         """Write the footer."""
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 def predictions(model: Model, args, out: Output):
@@ -153,8 +174,12 @@ def predictions(model: Model, args, out: Output):
                 if column not in chunk.columns:
                     raise unknown_column(column, chunk.columns, args.data, "column to --keep")
             note_columns(model, chunk.columns, args.data, out, ignore=args.keep)
-        X = model_inputs(model, chunk, args.data, target)
         result = chunk[args.keep].reset_index(drop=True)
+        if chunk.empty:  # a header without rows: an output with its header only
+            columns = [prediction] + (proba_names if args.proba else [])
+            yield result.assign(**{c: pd.Series(dtype=object) for c in columns})
+            continue
+        X = model_inputs(model, chunk, args.data, target)
         result[prediction] = estimator.predict(X)
         if args.proba:
             proba = pd.DataFrame(estimator.predict_proba(X), columns=proba_names)
@@ -169,6 +194,7 @@ def run_predict(args, out: Output) -> int:
         kind = OUTPUT_FORMATS.get(Path(args.output).suffix.lower())
         if kind is None:
             raise UsageError(f"-o {args.output}: the output must end in .csv or .parquet.")
+        check_output_file(Path(args.output), "-o", inputs=(args.data, args.model))
     model = load(args.model)
     rows = 0
     if args.output is None:
@@ -181,9 +207,11 @@ def run_predict(args, out: Output) -> int:
         mode = {"csv": ("w", {"encoding": "utf-8", "newline": ""}), "parquet": ("wb", {})}
         with atomic_write(args.output, mode[kind][0], **mode[kind][1]) as stream:
             sink = CsvSink(stream) if kind == "csv" else ParquetSink(stream)
-            for frame in predictions(model, args, out):
-                sink.write(frame)
-                rows += len(frame)
-            sink.close()
+            try:
+                for frame in predictions(model, args, out):
+                    sink.write(frame)
+                    rows += len(frame)
+            finally:
+                sink.close()  # before the stream, even on an error
     out.note(f"wrote {rows} prediction(s) to {args.output or 'standard output'}.")
     return 0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api import types
 
 from ..data.readers import CsvOptions, DataError
-from .display import Output, UserError, listing
+from .display import Output, UsageError, UserError, listing
 
 #: a float target with more distinct non-integer values than this looks like regression
 MAX_FLOAT_CLASSES = 20
@@ -62,7 +64,14 @@ def target_labels(series: pd.Series, source: str) -> np.ndarray:
         return series.to_numpy(dtype=np.int64)
     if types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64)
-        if np.all(values == np.round(values)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise DataError(
+                f"{source}: target column {name!r} holds {int(bad.sum())} infinite value(s); "
+                "class labels must be finite. Fix or drop those rows."
+            )
+        # whole numbers that int64 holds exactly; larger ones stay labels as text
+        if np.all(values == np.round(values)) and np.abs(values).max() < 2**53:
             return values.astype(np.int64)
         n_distinct = len(np.unique(values))
         if n_distinct > MAX_FLOAT_CLASSES:
@@ -72,6 +81,27 @@ def target_labels(series: pd.Series, source: str) -> np.ndarray:
                 "a column of class labels with --target."
             )
     return series.astype(str).to_numpy(dtype=str)
+
+
+def check_output_file(path: Path, option: str, inputs=()) -> None:
+    """Refuse an output path we cannot or must not write, before any work.
+
+    Its folder must exist and be writable; it must not be a folder, nor one of the
+    input files (which writing would destroy).
+    """
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: this is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write in the folder {path.parent}.")
+    for source in inputs:
+        if source is not None and Path(source).exists() and path.exists():
+            if os.path.samefile(source, path):
+                raise UsageError(
+                    f"{option} {path}: this is an input file, and writing would destroy it. "
+                    "Choose another name."
+                )
 
 
 def split_target(
@@ -120,6 +150,8 @@ def model_inputs(model, frame: pd.DataFrame, source: str, target: str | None) ->
             f"{estimator.n_features_in_} (it has no saved preprocessing)."
         )
     try:
+        if names is not None:  # a frame, so that the names are checked without a warning
+            return frame.astype(np.float32)
         return frame.to_numpy(dtype=np.float32)
     except (TypeError, ValueError):
         raise DataError(

@@ -33,30 +33,66 @@ def layers(model: Model) -> list[dict]:
     return rows
 
 
-def history_summary(history: list[dict]) -> dict:
-    """Epochs, first/final/best loss, best validation score and total time."""
-    if not history:
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def history_summary(history) -> dict:
+    """Epochs, first/final/best loss, best validation score and total time.
+
+    Records that are not objects and values that are not numbers are skipped: the
+    summary shows what it can of a history saved by other code.
+    """
+    if not isinstance(history, list) or not history:
         return {"epochs": 0}
-    losses = [h["loss"] for h in history if h.get("loss") is not None]
+    records = [h for h in history if isinstance(h, dict)]
+    losses = [h["loss"] for h in records if _number(h.get("loss"))]
     scores = [
         (h["validation_score"], h.get("epoch"))
-        for h in history
-        if h.get("validation_score") is not None
+        for h in records
+        if _number(h.get("validation_score"))
     ]
-    summary = {
-        "epochs": len(history),
-        "first loss": losses[0],
-        "final loss": losses[-1],
-        "best loss": min(losses),
-    }
+    summary = {"epochs": len(history)}
+    if losses:
+        summary.update(
+            {"first loss": losses[0], "final loss": losses[-1], "best loss": min(losses)}
+        )
     if scores:
         best, epoch = max(scores, key=lambda pair: pair[0])
         summary["best validation accuracy"] = f"{best:.4f} (epoch {epoch})"
         summary["final validation accuracy"] = scores[-1][0]
-    times = [h["time"] for h in history if h.get("time") is not None]
+    times = [h["time"] for h in records if _number(h.get("time"))]
     if times:
         summary["training time"] = f"{math.fsum(times):.2f} s"
     return summary
+
+
+def metrics_summary(metadata: dict) -> tuple[str, str] | None:
+    """The saved test metrics as (label, text), or None; odd types are shown as text."""
+    metrics = metadata.get("metrics")
+    if not metrics:
+        return None
+    label = f"metrics ({metadata.get('evaluated_on', 'test')})"
+    if isinstance(metrics, dict):
+        shown = {"accuracy": "accuracy", "log_loss": "log-loss"}
+        parts = [
+            f"{name} {metrics[key]:.4f}" for key, name in shown.items() if _number(metrics.get(key))
+        ]
+        if parts:
+            return label, ", ".join(parts)
+    text = repr(metrics)
+    return label, text if len(text) <= 80 else text[:77] + "..."
+
+
+def json_safe(value):
+    """``value`` as strict JSON data: non-finite floats become null, keys strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def preprocessing_table(model: Model) -> Table | None:
@@ -102,9 +138,9 @@ def describe(model: Model) -> dict:
         "dropped_columns": None if pre is None else pre.plan.dropped,
         "n_features": int(estimator.n_features_in_),
         "preprocessing": None if pre is None else pre.describe(),
-        "history": history_summary(estimator.history_),
+        "history": history_summary(getattr(estimator, "history_", None)),
         "params": {k: v for k, v in estimator.get_params().items() if k != "callbacks"},
-        "metadata": model.metadata,
+        "metadata": model.metadata if isinstance(model.metadata, dict) else {},
     }
 
 
@@ -136,11 +172,9 @@ def run(args, out: Output) -> int:
         "lrnet version": info["lrnet_version"],
         "file format version": info["format_version"],
     }
-    metrics = info["metadata"].get("metrics")
+    metrics = metrics_summary(info["metadata"])
     if metrics:
-        overview[f"metrics ({info['metadata'].get('evaluated_on', 'test')})"] = (
-            f"accuracy {metrics['accuracy']:.4f}, log-loss {metrics['log_loss']:.4f}"
-        )
+        overview[metrics[0]] = metrics[1]
     params = ", ".join(f"{k}={v!r}" for k, v in info["params"].items())
     out.show(net, key_value_table("Model", overview))
     table = preprocessing_table(model)
@@ -153,5 +187,5 @@ def run(args, out: Output) -> int:
         )
     )
     out.show(key_value_table("Hyperparameters", {"get_params()": params}))
-    out.emit_json(info)
+    out.emit_json(json_safe(info))
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import math
+import sys
 
 from ..activations import ACTIVATIONS
 from ..estimator import SOLVERS, LRNClassifier
@@ -129,9 +132,43 @@ def fraction(text: str) -> float:
 
 def _float(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer in [0, 2**32 - 1], as NumPy and scikit-learn take."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 4294967295, got {text!r}")
+    return value
+
+
+def encoding(text: str) -> str:
+    """A text encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)."""
+    try:
+        codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r}; use e.g. utf-8, latin-1, cp1252 or utf-16"
+        ) from None
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (the usage block is in --help)."""
+
+    def error(self, message: str):
+        """Print ``lrnet train: error: ...`` and exit with status 2."""
+        print(f"{self.prog}: error: {message}. See '{self.prog} --help'.", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def column_list(text: str) -> list[str]:
@@ -149,7 +186,10 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
         "--sep", metavar="CHAR", help="CSV delimiter (default: detected among , ; tab |)"
     )
     group.add_argument(
-        "--encoding", default="utf-8", help="text encoding of CSV files (default: utf-8)"
+        "--encoding",
+        default="utf-8",
+        type=encoding,
+        help="text encoding of CSV files (default: utf-8)",
     )
 
 
@@ -240,7 +280,7 @@ def _add_network_options(net) -> None:
     _add_training_extras(net)
     net.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=0,
         help="random seed of initialisation, shuffling and splits (default: 0)",
     )
@@ -410,9 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``lrnet`` parser with its four subcommands."""
     from .._version import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="lrnet", description=MAIN_DESCRIPTION, formatter_class=_formatter
-    )
+    parser = Parser(prog="lrnet", description=MAIN_DESCRIPTION, formatter_class=_formatter)
     parser.add_argument("--version", action="version", version=f"lrnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
 from .common import (
     check_classes,
+    check_output_file,
     choose_target,
     csv_options,
     split_target,
@@ -116,7 +118,48 @@ def check_options(args) -> None:
         )
 
 
-def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
+def validation_split_fits(y, fraction: float) -> str | None:
+    """Why a stratified validation split of ``y`` is impossible, or ``None``.
+
+    The checks of scikit-learn's stratified split: each class needs two rows, and the
+    validation part must hold at least one row of every class.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    n_val = int(np.ceil(fraction * len(y)))
+    if counts.min() < 2:
+        rare = listing(classes[counts < 2])
+        return f"the class(es) {rare} have a single row in the training split"
+    if n_val < len(classes):
+        return (
+            f"{n_val} validation row(s) cannot hold one row of each of the {len(classes)} classes"
+        )
+    return None
+
+
+def validation_plan(args, y_train, out: Output) -> bool:
+    """Whether to hold out ``--validation-fraction`` of the training rows.
+
+    Without ``--early-stopping`` the split only feeds the progress display, so when it
+    is impossible training goes on without it (with a note); with it, it is an error.
+    """
+    if args.validation_fraction == 0 or args.solver == "lbfgs":
+        return False
+    why = validation_split_fits(y_train, args.validation_fraction)
+    if why is None:
+        return True
+    if args.early_stopping:
+        raise UsageError(
+            f"--early-stopping needs a validation split, but with --validation-fraction "
+            f"{args.validation_fraction} {why}. Raise --validation-fraction, or drop "
+            "--early-stopping."
+        )
+    out.note(f"no validation scores: {why} (--validation-fraction {args.validation_fraction}).")
+    return False
+
+
+def make_estimator(
+    args, progress: ProgressBar, out: Output, hold_out: bool = True
+) -> LRNClassifier:
     """The estimator from the options; progress via ``callbacks`` when supported."""
     estimator = LRNClassifier(
         hidden_layer_sizes=args.hidden,
@@ -133,7 +176,7 @@ def make_estimator(args, progress: ProgressBar, out: Output) -> LRNClassifier:
     )
     if "callbacks" in estimator.get_params():
         callbacks = [progress]
-        if args.validation_fraction > 0 and args.solver != "lbfgs":
+        if hold_out:
             callbacks.append(HoldOutValidation())
         estimator.set_params(callbacks=callbacks)
     return estimator
@@ -149,6 +192,8 @@ def fit(estimator: LRNClassifier, X, y, progress: ProgressBar, out: Output) -> f
         finally:
             progress.close()
     for warning in caught:
+        if issubclass(warning.category, RuntimeWarning):
+            continue  # NumPy arithmetic notices; a real failure raises
         if issubclass(warning.category, ConvergenceWarning):
             out.note(
                 f"training used all {estimator.max_iter} epochs without converging; "
@@ -172,16 +217,27 @@ def known_rows(frame, y, classes, source: str, out: Output):
     return frame[known], y[known]
 
 
-def validation_metrics(args, pre: Preprocessor, estimator, target: str, out: Output):
-    """Metrics on the ``--valid`` table, or ``None``."""
+def validation_table(args, target: str) -> pd.DataFrame | None:
+    """The ``--valid`` table, read (and checked) before training: or ``None``."""
     if not args.valid:
         return None
     frame = read_table(args.valid, csv_options(args))
     if target not in frame.columns:
         raise unknown_column(target, frame.columns, args.valid, "target column")
     frame = frame.loc[frame[target].notna()]
+    if frame.empty:
+        raise UsageError(f"--valid {args.valid}: no row has a value in the target {target!r}.")
+    return frame
+
+
+def validation_metrics(args, frame, pre: Preprocessor, estimator, target: str, out: Output):
+    """Metrics on the ``--valid`` table, or ``None``."""
+    if frame is None:
+        return None
     y = target_labels(frame[target], args.valid)
     frame, y = known_rows(frame, y, estimator.classes_, args.valid, out)
+    if frame.empty:
+        raise UsageError(f"--valid {args.valid}: no row has a class the model knows.")
     X = pre.transform(frame, args.valid)
     return classification_metrics(y, estimator.predict_proba(X), estimator.classes_)
 
@@ -196,13 +252,21 @@ def network_summary(estimator: LRNClassifier) -> str:
 
 
 def output_paths(args, stem: str) -> tuple[Path, Path | None]:
-    """The model file and the report folder (``None`` with ``--no-report``)."""
+    """The model file and the report folder (``None`` with ``--no-report``).
+
+    Checked before any training, so that a bad path costs no time and a run that
+    fails leaves an existing model file alone.
+    """
     model = Path(args.out) if args.out else Path(f"{stem}.lrnet")
-    if not model.parent.is_dir():
-        raise UsageError(f"cannot write {model}: the folder {model.parent} does not exist.")
+    check_output_file(model, "--out", inputs=(args.data, args.valid))
     if args.no_report:
         return model, None
     report = Path(args.report) if args.report else model.with_name(model.stem + "-report")
+    if report.exists() and not report.is_dir():
+        raise UsageError(f"--report {report}: this is a file; the report needs a folder.")
+    parent = report if report.is_dir() else report.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"--report {report}: cannot create the report folder there.")
     return model, report
 
 
@@ -262,16 +326,17 @@ def train_and_score(args, out: Output) -> Run:
     target = choose_target(frame, args.target, source, out)
     frame, y = split_target(frame, target, source, out)
     check_classes(y, target, source)
+    valid_frame = validation_table(args, target)
     train_frame, test_frame, y_train, y_test = test_split(frame, y, args, out)
     pre = Preprocessor.fit(train_frame, target, source)
     note_dropped(pre.plan.dropped, out)
     progress = ProgressBar(enabled=False if args.quiet else None)
-    estimator = make_estimator(args, progress, out)
+    estimator = make_estimator(args, progress, out, validation_plan(args, y_train, out))
     seconds = fit(estimator, pre.transform(train_frame, source), y_train, progress, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
     proba = estimator.predict_proba(pre.transform(test_frame, source))
     metrics = classification_metrics(y_test, proba, estimator.classes_)
-    valid = validation_metrics(args, pre, estimator, target, out)
+    valid = validation_metrics(args, valid_frame, pre, estimator, target, out)
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
     return Run(source, target, pre, estimator, seconds, len(y_train), evaluated_on, metrics, valid)
 

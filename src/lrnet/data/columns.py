@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from pandas.api import types
 
@@ -20,6 +21,8 @@ ID_NAME = re.compile(
 CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")
 #: below this many rows, all-unique values are not taken as evidence of an ID
 MIN_ID_ROWS = 20
+#: Python types of nested cell values (Parquet lists, structs and maps) -> their name
+NESTED = {list: "lists", tuple: "lists", np.ndarray: "lists", dict: "structs", set: "sets"}
 
 
 @dataclass
@@ -36,9 +39,26 @@ class ColumnPlan:
         return self.numeric + self.categorical
 
 
+def nested_values(series: pd.Series) -> str | None:
+    """``'lists'``, ``'structs'`` or ``'sets'`` when cells hold such values, else ``None``.
+
+    Parquet list, struct and map columns reach pandas as object columns of arrays,
+    dicts and lists of pairs, which can be neither counted nor encoded.
+    """
+    if series.dtype != object:
+        return None
+    nested = tuple(NESTED)
+    for value in series:
+        if isinstance(value, nested):
+            return next(name for kind, name in NESTED.items() if isinstance(value, kind))
+    return None
+
+
 def column_kind(series: pd.Series) -> str:
     """``'numeric'``, ``'categorical'`` or ``'unsupported'``."""
     dtype = series.dtype
+    if nested_values(series):
+        return "unsupported"
     if types.is_bool_dtype(dtype):
         return "categorical"
     if types.is_complex_dtype(dtype):
@@ -58,7 +78,8 @@ def looks_like_id_name(name: str) -> bool:
 def drop_reason(series: pd.Series, kind: str) -> str | None:
     """Why the column should not be a feature, or ``None`` to keep it."""
     if kind == "unsupported":
-        return f"unsupported type {series.dtype}"
+        nested = nested_values(series)
+        return f"unsupported type ({nested})" if nested else f"unsupported type {series.dtype}"
     n_unique = series.nunique(dropna=False)
     if n_unique == 1:
         value = series.iloc[0]
@@ -93,8 +114,15 @@ def plan_columns(frame: pd.DataFrame, target: str | None, source: str = "data") 
     Raises
     ------
     DataError
-        When a column is empty in every row, or when no feature column is left.
+        When a column is empty in every row, when no feature column is left, or when
+        the target holds lists or structs.
     """
+    nested = nested_values(frame[target]) if target in frame.columns else None
+    if nested:
+        raise DataError(
+            f"{source}: the target column {target!r} holds {nested}, not class labels; "
+            "choose a column of plain values with --target."
+        )
     features = [c for c in frame.columns if c != target]
     empty = [c for c in features if frame[c].isna().all()]
     if empty:

@@ -66,10 +66,11 @@ def _as_numeric(series: pd.Series, source: str) -> np.ndarray:
         converted = pd.to_numeric(series, errors="coerce")
         bad = converted.isna() & series.notna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            # the row's label: its number in the file, also when read in chunks
             raise DataError(
                 f"{source}: column {series.name!r} must be numeric, as in training, but row "
-                f"{row} holds {series.iloc[row]!r}."
+                f"{series.index[position]} holds {series.iloc[position]!r}."
             )
         series = converted
     return series.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -17,6 +17,7 @@ import csv
 import gzip
 import lzma
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 DELIMITERS = ",;\t|"
 SUPPORTED = ".csv, .tsv, .txt (optionally .gz/.bz2/.xz), .parquet, .npz, .npy"
 CHUNK_ROWS = 50_000
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an empty zip starts with the second
 
 
 class DataError(ValueError):
@@ -99,15 +102,21 @@ def iter_table(
     """Yield the table in chunks of at most ``chunk_rows`` rows (``None``: one chunk).
 
     CSV is read with pandas' ``chunksize``, Parquet with pyarrow's ``iter_batches`` and
-    ``.npy`` through a memory map, so memory stays bounded by the chunk size.
+    ``.npy`` through a memory map, so memory stays bounded by the chunk size.  The row
+    index runs on across chunks: a chunk's index labels are the rows' positions in the
+    file (0 = the first data row).
     """
     path = check_readable(path)
     kind = file_kind(path)
     readers = {"csv": _iter_csv, "parquet": _iter_parquet, "npz": _iter_npz, "npy": _iter_npy}
     try:
-        yielded = False
+        yielded, rows = False, 0
         for chunk in readers[kind](path, options, chunk_rows):
             chunk.columns = [str(c) for c in chunk.columns]
+            if not yielded:
+                _check_unique_columns(path, chunk.columns)
+            chunk.index = pd.RangeIndex(rows, rows + len(chunk))
+            rows += len(chunk)
             yielded = True
             yield chunk
         if not yielded:
@@ -122,6 +131,18 @@ def iter_table(
         raise _parser_error(path, options, err) from None
     except (OSError, ValueError, EOFError) as err:
         raise DataError(f"{path}: cannot read this {kind} file ({_first_line(err)}).") from None
+
+
+def _check_unique_columns(path: Path, columns: pd.Index) -> None:
+    """Raise :class:`DataError` when two columns share a name (Parquet allows it)."""
+    counts = columns.value_counts(sort=False)
+    repeated = counts[counts > 1]
+    if len(repeated):
+        shown = ", ".join(f"{name!r} ({n} times)" for name, n in repeated.items())
+        raise DataError(
+            f"{path}: duplicate column name(s) {shown}; lrnet needs a unique name per "
+            "column. Rename the duplicates in the file."
+        )
 
 
 # ---------------------------------------------------------------------- CSV
@@ -148,6 +169,11 @@ def sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
 
 
 def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
+    if options.sep is not None and len(options.sep) != 1:
+        raise DataError(
+            f"{path}: the delimiter --sep {options.sep!r} must be a single character, "
+            "e.g. --sep ';' or --sep '|', or --sep tab for a tab."
+        )
     sep = options.sep or sniff_delimiter(path, options.encoding)
     kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
     if chunk_rows is None:
@@ -212,57 +238,112 @@ def _iter_parquet(path: Path, options: CsvOptions, chunk_rows: int | None):
 
 
 # ---------------------------------------------------------------------- NumPy
-def _frame_from_array(path: Path, array: np.ndarray) -> pd.DataFrame:
+def _frame_from_array(path: Path, array: np.ndarray, what: str = "the array") -> pd.DataFrame:
+    _check_table_shape(path, array, what)
     if array.dtype.names:
         return pd.DataFrame({name: array[name] for name in array.dtype.names})
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise DataError(f"{path}: expected a 2-D array, got shape {array.shape}.")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
-def _load_numpy(path: Path, **kwargs):
+def _check_table_shape(path: Path, array: np.ndarray, what: str) -> None:
+    """Raise unless ``array`` is a table: 2-D (rows x columns), or 1-D with named fields."""
+    if array.dtype.names:
+        if array.ndim != 1:
+            raise DataError(
+                f"{path}: {what} must be a 1-D structured array (one field per column), "
+                f"got shape {array.shape}."
+            )
+        return
+    if array.ndim == 2:
+        return
+    fix = {0: "save a table, not a single value", 1: "for one column save a.reshape(-1, 1)"}
+    raise DataError(
+        f"{path}: {what} must be 2-D (rows x columns), got a {array.ndim}-D array of shape "
+        f"{array.shape}; {fix.get(array.ndim, 'reshape it to (rows, columns)')}."
+    )
+
+
+def _is_pickle_error(err: ValueError) -> bool:
+    """True for NumPy's refusal of an object array (``allow_pickle=False``)."""
+    text = str(err)
+    return "Object arrays cannot be loaded" in text or "Python objects in dtype" in text
+
+
+def _check_magic(path: Path, kind: str) -> None:
+    """Raise unless the file starts as a ``.npy`` file (or, for ``.npz``, a zip) does."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(NPY_MAGIC))
+    if kind == "npy" and head == NPY_MAGIC or kind == "npz" and head.startswith(ZIP_MAGIC):
+        return
+    if kind == "npz":
+        why = "it is not a zip archive" if head else "the file is empty"
+        raise DataError(f"{path}: not a valid .npz archive ({why}); write it with numpy.savez.")
+    why = "it does not start with the NumPy header" if head else "the file is empty"
+    raise DataError(f"{path}: not a valid .npy file ({why}); write it with numpy.save.")
+
+
+def _iter_npy(path: Path, options: CsvOptions, chunk_rows: int | None):
+    _check_magic(path, "npy")
     try:
-        return np.load(path, allow_pickle=False, **kwargs)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
-        if "pickle" in str(err) or "Python objects" in str(err):
+        if _is_pickle_error(err):
             raise DataError(
                 f"{path}: the file holds Python objects (pickled data), which lrnet never "
                 "loads; save plain numeric or string arrays."
             ) from None
         raise
-
-
-def _iter_npy(path: Path, options: CsvOptions, chunk_rows: int | None):
-    array = _load_numpy(path, mmap_mode="r")
+    _check_table_shape(path, array, "the array")
     step = chunk_rows or max(len(array), 1)
     for start in range(0, len(array), step):
         yield _frame_from_array(path, np.asarray(array[start : start + step]))
 
 
 def _iter_npz(path: Path, options: CsvOptions, chunk_rows: int | None):
-    with _load_numpy(path) as npz:
-        try:
-            members = {name: npz[name] for name in npz.files}
-        except ValueError as err:
-            if "pickle" in str(err):
-                raise DataError(
-                    f"{path}: a member holds Python objects (pickled data), which lrnet "
-                    "never loads; save plain numeric or string arrays."
-                ) from None
-            raise
+    _check_magic(path, "npz")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as err:
+        raise DataError(f"{path}: not a valid .npz archive ({_first_line(err)}).") from None
+    with npz:
+        members = {name: _npz_member(path, npz, name) for name in npz.files}
     frame = _frame_from_npz(path, members)
     step = chunk_rows or max(len(frame), 1)
     for start in range(0, len(frame), step):
-        yield frame.iloc[start : start + step].reset_index(drop=True)
+        yield frame.iloc[start : start + step]
+
+
+def _npz_member(path: Path, npz, name: str) -> np.ndarray:
+    """The array ``name`` of an open ``.npz``; a :class:`DataError` unless it is one."""
+    member = f"{name}.npy" if f"{name}.npy" in npz.zip.namelist() else name
+    try:
+        array = npz[name]
+    except ValueError as err:
+        if _is_pickle_error(err):
+            raise DataError(
+                f"{path}: a member holds Python objects (pickled data), which lrnet "
+                "never loads; save plain numeric or string arrays."
+            ) from None
+        raise DataError(
+            f"{path}: member {member} is not a valid NumPy array file ({_first_line(err)})."
+        ) from None
+    except (EOFError, OSError, zipfile.BadZipFile) as err:
+        raise DataError(
+            f"{path}: not a valid .npz archive (member {member}: {_first_line(err)})."
+        ) from None
+    if not isinstance(array, np.ndarray):
+        raise DataError(
+            f"{path}: member {member} is not a NumPy array file; an .npz holds only arrays "
+            "written by numpy.savez."
+        )
+    return array
 
 
 def _frame_from_npz(path: Path, members: dict) -> pd.DataFrame:
     if "X" in members:
-        frame = _frame_from_array(path, members["X"])
+        frame = _frame_from_array(path, members["X"], "member 'X'")
         if "feature_names" in members:
-            names = [str(n) for n in members["feature_names"]]
+            names = [str(n) for n in np.ravel(members["feature_names"])]
             if len(names) != frame.shape[1]:
                 raise DataError(
                     f"{path}: feature_names has {len(names)} names for "
