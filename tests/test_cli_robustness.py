@@ -232,3 +232,27 @@ def test_unexpected_errors_are_one_line(files, monkeypatch, capsys):
     monkeypatch.setattr(inspect, "run", broken)
     line = one_error_line(capsys, main(["inspect", str(files[1])]), 1)
     assert "unexpected internal error (KeyError: 'surprise')" in line and "LRNET_DEBUG=1" in line
+
+
+# ------------------------------------------------------------------ extreme feature values
+@pytest.mark.parametrize(
+    "value, train_message, predict_message",
+    [
+        (np.inf, "column 'x1' holds 1 infinite value(s), the first at row 17", None),
+        (1e200, "column(s) 'x1' hold values too large to standardise", "overflows once"),
+        (1e308, "column(s) 'x1' hold values too large to standardise", "overflows once"),
+    ],
+    ids=["inf", "1e200", "1e308"],
+)
+def test_extreme_feature_values(files, tmp_path, value, train_message, predict_message, capsys):
+    data, model = files
+    frame = pd.read_csv(data)
+    frame.loc[17, "x1"] = value
+    source = tmp_path / "extreme.csv"
+    frame.to_csv(source, index=False)
+    argv = ["train", str(source), "--target", "label", *FAST, "--test-fraction", "0"]
+    line = one_error_line(capsys, main([*argv, "--out", str(tmp_path / "m.lrnet")]), 1)
+    assert train_message in line and "extreme.csv" in line
+    line = one_error_line(capsys, main(["predict", str(model), str(source)]), 1)
+    expected = predict_message or train_message
+    assert expected in line and "row 17" in line

@@ -73,7 +73,32 @@ def _as_numeric(series: pd.Series, source: str) -> np.ndarray:
                 f"{series.index[position]} holds {series.iloc[position]!r}."
             )
         series = converted
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        position = int(np.flatnonzero(infinite)[0])
+        raise DataError(
+            f"{source}: column {series.name!r} holds {int(infinite.sum())} infinite "
+            f"value(s), the first at row {series.index[position]}; lrnet needs finite numbers "
+            "(an empty cell is fine: it is imputed). Replace or drop them."
+        )
+    return values
+
+
+def _check_scales(transformer: ColumnTransformer, source: str) -> None:
+    """Refuse numeric columns whose mean or spread overflows (values near 1e308)."""
+    if "num" not in transformer.named_transformers_:
+        return
+    steps = transformer.named_transformers_["num"].named_steps
+    scaler = steps["scale"]
+    bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.var_) & np.isfinite(scaler.scale_))
+    if bad.any():
+        names = [str(n) for n in steps["impute"].get_feature_names_out()[bad]]
+        raise DataError(
+            f"{source}: column(s) {', '.join(map(repr, names))} hold values too large to "
+            "standardise (their variance overflows). Rescale them, e.g. take the log or "
+            "divide by a large constant, or drop them."
+        )
 
 
 def _as_strings(series: pd.Series) -> np.ndarray:
@@ -120,6 +145,7 @@ class Preprocessor:
         plan = plan_columns(frame, target, source)
         transformer = build_transformer(plan.numeric, plan.categorical)
         transformer.fit(prepare_frame(frame, plan, source))
+        _check_scales(transformer, source)
         fitted = cls(plan, transformer, target)
         fitted._check_round_trip(frame.head(256), source)
         return fitted
@@ -164,7 +190,16 @@ class Preprocessor:
                 f"on: {shown}{more}."
             )
         out = self.transformer.transform(prepare_frame(frame, self.plan, source))
-        return np.ascontiguousarray(out, dtype=dtype)
+        with np.errstate(over="ignore"):
+            out = np.ascontiguousarray(out, dtype=dtype)
+        if not np.isfinite(out).all():
+            row, col = np.argwhere(~np.isfinite(out))[0]
+            raise DataError(
+                f"{source}: feature {self.feature_names_out[col]!r} of row "
+                f"{frame.index[row]} overflows once standardised: the value is far outside "
+                "the range seen in training. Check that column."
+            )
+        return out
 
     # ---------------------------------------------------------------- plain data
     def to_dict(self) -> dict:
