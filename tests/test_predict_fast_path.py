@@ -105,3 +105,20 @@ def test_all_finite_small_large_and_overflowing(n, bad):
         x[n - 3] = bad  # in the last block of a large array
     assert all_finite(x) is (bad is None)
     assert all_finite(x.reshape(-1, 2 if n % 2 == 0 else 1)) is (bad is None)
+
+
+@pytest.mark.parametrize(
+    "units, dtype, rows",
+    [
+        ((784, 256, 128, 10), np.float32, 512),
+        ((20, 64, 64, 1), np.float32, 2048),
+        ((784, 256, 128, 10), np.float64, 256),
+        ((5, 2), np.float32, 4096),  # capped
+        ((10, 100_000, 2), np.float32, 256),  # floored
+    ],
+)
+def test_predict_chunk_fills_about_512_kib(units, dtype, rows):
+    from lrnet.network import predict_chunk
+
+    coefs = [np.empty((a, b), dtype) for a, b in zip(units[:-1], units[1:], strict=True)]
+    assert predict_chunk(coefs, dtype) == rows
