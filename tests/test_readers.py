@@ -90,6 +90,8 @@ def test_chunks_cover_the_table(tmp_path, suffix):
     chunks = list(iter_table(path, chunk_rows=5))
     assert [len(c) for c in chunks] == [5, 5, 5, 5, 3]
     np.testing.assert_array_equal(pd.concat(chunks).iloc[:, 0].to_numpy(), np.arange(n))
+    for chunk in chunks:  # the index counts rows of the file, across chunks
+        assert chunk.index.tolist() == chunk.iloc[:, 0].astype(int).tolist()
 
 
 @pytest.mark.parametrize(

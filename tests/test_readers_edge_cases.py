@@ -7,7 +7,6 @@ Each user mistake must end in one clear error line and exit status 1, never a tr
 import zipfile
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -203,25 +202,6 @@ def test_duplicate_csv_columns_are_renamed_by_pandas(tmp_path):
     table = read_table(path)
     assert list(table.columns) == ["x", "x.1", "y"]
     assert table["x.1"].tolist() == [2, 4]
-
-
-# ---------------------------------------------------------------------- chunks
-@pytest.mark.parametrize("suffix", ["csv", "parquet", "npy", "npz"])
-def test_chunk_index_counts_rows_of_the_file(tmp_path, suffix):
-    n = 23
-    table = pd.DataFrame({"a": np.arange(n, dtype=float), "b": np.arange(n, dtype=float) % 3})
-    path = tmp_path / f"t.{suffix}"
-    if suffix == "csv":
-        table.to_csv(path, index=False)
-    elif suffix == "parquet":
-        table.to_parquet(path)
-    elif suffix == "npy":
-        np.save(path, table.to_numpy())
-    else:
-        np.savez(path, a=table["a"].to_numpy(), b=table["b"].to_numpy())
-    chunks = list(iter_table(path, chunk_rows=5))
-    for chunk in chunks:
-        assert chunk.index.tolist() == chunk.iloc[:, 0].astype(int).tolist()
 
 
 def oops_file(tmp_path):
