@@ -256,3 +256,35 @@ def test_extreme_feature_values(files, tmp_path, value, train_message, predict_m
     line = one_error_line(capsys, main(["predict", str(model), str(source)]), 1)
     expected = predict_message or train_message
     assert expected in line and "row 17" in line
+
+
+def test_a_target_with_a_value_per_row_is_refused(tmp_path, capsys):
+    source = tmp_path / "ids.csv"
+    ids = [f"id{i}" for i in range(50)]
+    pd.DataFrame({"x": np.arange(50.0), "z": np.arange(50.0) % 7, "y": ids}).to_csv(source)
+    argv = ["train", str(source), "--target", "y", *FAST, "--out", str(tmp_path / "m.lrnet")]
+    line = one_error_line(capsys, main(argv), 1)
+    assert "has a different value in each of its 50 rows" in line and "--target" in line
+
+
+def test_no_test_row_of_a_known_class(tmp_path, capsys):
+    """Singleton classes: for some seeds every test row has a class training never saw."""
+    source = tmp_path / "rare.csv"
+    frame = pd.DataFrame({"x": np.arange(6.0), "y": ["a", "a", "b", "c", "d", "e"]})
+    frame.to_csv(source, index=False)
+    base = ["train", str(source), "--target", "y", *FAST, "--test-fraction", "0.5"]
+    lines = []
+    for seed in range(30):
+        code = main([*base, "--seed", str(seed), "--out", str(tmp_path / "m.lrnet")])
+        if code:
+            lines.append(one_error_line(capsys, code, 1))
+        capsys.readouterr()
+    assert lines
+    assert all("no test row has a class seen in training" in line for line in lines)
+
+
+def test_keep_a_column_twice(files, tmp_path):
+    data, model = files
+    out = tmp_path / "k.parquet"
+    assert main(["predict", str(model), str(data), "--keep", "x1,x1", "-o", str(out)]) == 0
+    assert list(pd.read_parquet(out).columns) == ["x1", "prediction"]

@@ -121,6 +121,12 @@ def split_target(
 def check_classes(y: np.ndarray, target: str, source: str) -> None:
     """At least two classes, or a clear error."""
     classes = np.unique(y)
+    if len(classes) == len(y) > 2:
+        raise DataError(
+            f"{source}: the target column {target!r} has a different value in each of its "
+            f"{len(y)} rows, so no class could be learned: it looks like an ID, a date or free "
+            "text. Choose the column of class labels with --target."
+        )
     if len(classes) < 2:
         raise DataError(
             f"{source}: the target column {target!r} has only one class "

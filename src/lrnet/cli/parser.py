@@ -172,8 +172,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def column_list(text: str) -> list[str]:
-    """``'a,b'`` -> ``['a', 'b']``."""
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """``'a,b'`` -> ``['a', 'b']`` (a name given twice counts once)."""
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
 
 
 def _formatter(prog):

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from ..callbacks import Callback
 from ..data.preprocessing import Preprocessor
-from ..data.readers import read_table
+from ..data.readers import DataError, read_table
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
@@ -334,6 +334,11 @@ def train_and_score(args, out: Output) -> Run:
     estimator = make_estimator(args, progress, out, validation_plan(args, y_train, out))
     seconds = fit(estimator, pre.transform(train_frame, source), y_train, progress, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
+    if len(y_test) == 0:
+        raise DataError(
+            f"{source}: no test row has a class seen in training: the classes of "
+            f"{target!r} are too rare to split. Use more rows per class, or --test-fraction 0."
+        )
     proba = estimator.predict_proba(pre.transform(test_frame, source))
     metrics = classification_metrics(y_test, proba, estimator.classes_)
     valid = validation_metrics(args, valid_frame, pre, estimator, target, out)
