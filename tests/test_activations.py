@@ -39,3 +39,20 @@ def test_derivative_from_output_matches_finite_differences(name):
     h = 1e-6
     fd = (REFERENCE[name](z + h) - REFERENCE[name](z - h)) / (2 * h)
     np.testing.assert_allclose(delta, 1.5 * fd, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (1, 1)])
+def test_relu_equals_maximum_with_zero_bit_for_bit(dtype, shape):
+    """relu runs against a cached row of zeros (faster); the values must not change."""
+    from lrnet.activations import relu
+
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal(shape).astype(dtype)
+    Z.flat[0] = np.nan
+    if Z.size > 1:
+        Z.flat[1] = -0.0
+    expected = np.maximum(Z, 0.0)
+    relu(Z)
+    np.testing.assert_array_equal(Z, expected)
+    assert np.array_equal(np.signbit(Z), np.signbit(expected))
