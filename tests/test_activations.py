@@ -42,7 +42,7 @@ def test_derivative_from_output_matches_finite_differences(name):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(7,), (3, 7), (1, 1)])
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (1, 1), (40, 64), (3000,)])
 def test_relu_equals_maximum_with_zero_bit_for_bit(dtype, shape):
     """relu runs against a cached row of zeros (faster); the values must not change."""
     from lrnet.activations import relu
