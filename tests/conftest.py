@@ -119,3 +119,15 @@ def make_table(n_rows: int = 240, seed: int = 0):
 def table():
     """:func:`make_table`'s default table (a fresh copy per test)."""
     return make_table()
+
+
+def train_table_model(folder, *options):
+    """``lrnet train`` on :func:`make_table`'s CSV in ``folder``; returns (csv, model)."""
+    from lrnet.cli import main
+
+    data = folder / "customers.csv"
+    make_table().to_csv(data, index=False)
+    model = folder / "customers.lrnet"
+    code = main(["train", str(data), "--target", "label", *options, "--out", str(model), "-q"])
+    assert code == 0
+    return data, model

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lrnet
-from conftest import make_table
+from conftest import make_table, train_table_model
 from lrnet.cli import main
 
 FAST = ["--hidden", "16", "--epochs", "40", "--lr", "0.01"]
@@ -20,13 +20,7 @@ FAST = ["--hidden", "16", "--epochs", "40", "--lr", "0.01"]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A model trained once by ``lrnet train`` on :func:`make_table`'s CSV."""
-    folder = tmp_path_factory.mktemp("trained")
-    data = folder / "customers.csv"
-    make_table().to_csv(data, index=False)
-    model = folder / "customers.lrnet"
-    code = main(["train", str(data), "--target", "label", *FAST, "--out", str(model), "-q"])
-    assert code == 0
-    return data, model
+    return train_table_model(tmp_path_factory.mktemp("trained"), *FAST)
 
 
 def png_size(path: Path) -> tuple[int, int]:

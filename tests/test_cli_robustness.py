@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_table
+from conftest import train_table_model
 from lrnet.cli import main
 
 FAST = ["--hidden", "8", "--epochs", "5", "-q"]
@@ -15,12 +15,7 @@ FAST = ["--hidden", "8", "--epochs", "5", "-q"]
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A training CSV and a model trained on it."""
-    folder = tmp_path_factory.mktemp("robust")
-    data = folder / "customers.csv"
-    make_table().to_csv(data, index=False)
-    model = folder / "customers.lrnet"
-    assert main(["train", str(data), "--target", "label", *FAST, "--out", str(model)]) == 0
-    return data, model
+    return train_table_model(tmp_path_factory.mktemp("robust"), *FAST)
 
 
 def one_error_line(capsys, code_seen: int, code: int) -> str:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_table
+from conftest import make_table, train_table_model
 from lrnet.cli import main
 from lrnet.data import DataError, iter_table, read_table
 from lrnet.data.columns import plan_columns
@@ -37,12 +37,7 @@ def one_error(code: int, err: str) -> str:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A small model trained on :func:`make_table`'s CSV."""
-    folder = tmp_path_factory.mktemp("model")
-    data = folder / "table.csv"
-    make_table().to_csv(data, index=False)
-    path = folder / "m.lrnet"
-    assert main(["train", str(data), "--target", "label", *FAST, "--out", str(path), "-q"]) == 0
-    return path
+    return train_table_model(tmp_path_factory.mktemp("model"), *FAST)[1]
 
 
 # ---------------------------------------------------------------------- nested Parquet
