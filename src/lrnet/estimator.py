@@ -535,7 +535,7 @@ default='constant'
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if type_of_target(y).startswith("multilabel"):
+        if y.ndim == 2 and type_of_target(y).startswith("multilabel"):
             check_indicator_values(y)
         return X, y
 
@@ -748,9 +748,7 @@ default='constant'
         reported as the smallest positive float rather than 0, so that
         ``log(predict_proba)`` stays finite, like :meth:`predict_log_proba`.
         """
-        return self._proba_from_logits(self._float64_logits(X))
-
-    def _proba_from_logits(self, Z) -> np.ndarray:
+        Z = self._float64_logits(X)
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             P = probabilities_(Z, self.out_activation_)
         else:
@@ -760,9 +758,7 @@ default='constant'
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""
-        return self._log_proba_from_logits(self._float64_logits(X))
-
-    def _log_proba_from_logits(self, Z) -> np.ndarray:
+        Z = self._float64_logits(X)
         if self.out_activation_ == "softmax" or Z.shape[1] > 1:
             return log_probabilities_(Z, self.out_activation_)
         return np.hstack([log_expit(-Z), log_expit(Z)])

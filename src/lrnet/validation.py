@@ -118,6 +118,8 @@ def check_sample_weight_values(sample_weight: np.ndarray) -> None:
 
 def _numbers(values, name: str, expected: str) -> list[float]:
     """``values`` (a number or a flat sequence) as floats, or a message naming ``name``."""
+    if isinstance(values, (str, bytes, dict)):
+        raise ValueError(f"{name} must be {expected}, got {values!r}.")
     items = [values] if np.ndim(values) == 0 else values
     try:
         return [float(v) for v in items]
@@ -128,8 +130,6 @@ def _numbers(values, name: str, expected: str) -> list[float]:
 def check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     """Normalise to a tuple of positive ints."""
     expected = "a positive integer or a sequence of them, e.g. (100,) or (128, 64)"
-    if isinstance(sizes, (str, bytes, dict)):
-        raise ValueError(f"hidden_layer_sizes must be {expected}, got {sizes!r}.")
     values = _numbers(sizes, "hidden_layer_sizes", expected)
     if any(not v.is_integer() or v <= 0 for v in values):
         raise ValueError(
@@ -145,8 +145,6 @@ def check_dropout(rates, n_hidden: int) -> list[float] | None:
     if rates is None:
         return None
     expected = f"a rate in [0, 1) or one rate per hidden layer ({n_hidden} here)"
-    if isinstance(rates, (str, bytes, dict)):
-        raise ValueError(f"dropout must be {expected}, got {rates!r}.")
     values = _numbers(rates, "dropout", expected)
     if np.ndim(rates) == 0:
         values = values * n_hidden
@@ -156,7 +154,7 @@ def check_dropout(rates, n_hidden: int) -> list[float] | None:
 
 
 def check_class_weight(class_weight) -> None:
-    """A class_weight dict holds finite weights >= 0, not all of them 0."""
+    """A class_weight dict holds finite weights >= 0 (all zero is caught per batch)."""
     if not isinstance(class_weight, dict):
         return
     bad = {k: v for k, v in class_weight.items() if not (np.isfinite(v) and v >= 0)}
