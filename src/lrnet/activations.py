@@ -1,6 +1,9 @@
 """Hidden-layer activations: each forward rule sits next to its derivative.
 
-Every entry of :data:`ACTIVATIONS` is a pair ``(forward, backward)`` working in place:
+These are the NumPy reference bodies; :mod:`lrnet.kernels` serves them (or compiled
+versions of them) to the network, resolved once per fit.  Every entry of
+:data:`ACTIVATIONS` is an :class:`Activation`, which unpacks as the pair
+``(forward, backward)``; both work in place:
 
 ``forward(Z)``
     overwrites the pre-activation ``Z`` with ``f(Z)``.
@@ -10,11 +13,17 @@ Every entry of :data:`ACTIVATIONS` is a pair ``(forward, backward)`` working in 
     as scratch space and overwrite it: the backward pass calls it only once the
     layer's output is no longer needed.  This is what keeps the step loop free of
     temporary arrays.
+
+An activation whose derivative cannot be written from its output (exact GELU,
+SiLU) declares ``needs_z=True``: the workspace then keeps a copy of the
+pre-activation ``Z`` of each hidden layer, and ``backward`` receives ``Z`` instead of
+``A`` (it may overwrite it too).  :func:`register` adds one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
@@ -104,10 +113,49 @@ def leaky_relu_backward(A: np.ndarray, delta: np.ndarray) -> None:
     delta *= A
 
 
-ACTIVATIONS: dict[str, tuple[Forward, Backward]] = {
-    "identity": (identity, identity_backward),
-    "logistic": (logistic, logistic_backward),
-    "tanh": (tanh, tanh_backward),
-    "relu": (relu, relu_backward),
-    "leaky_relu": (leaky_relu, leaky_relu_backward),
+@dataclass(frozen=True)
+class Activation:
+    """A forward rule, its derivative, and what the derivative reads.
+
+    Unpacks and indexes as the pair ``(forward, backward)``.  ``needs_z``: the
+    derivative takes the pre-activation ``Z`` rather than the output ``A``.
+    ``masks_overflow``: ``forward`` can turn a non-finite value into a finite one
+    (relu maps -inf to 0, tanh maps +-inf to +-1), so the prediction guard must look
+    at the pre-activations (see :func:`lrnet.network.predict_logits`).
+    """
+
+    name: str
+    forward: Forward
+    backward: Backward
+    needs_z: bool = False
+    masks_overflow: bool = True
+
+    def __iter__(self):
+        return iter((self.forward, self.backward))
+
+    def __getitem__(self, index: int):
+        return (self.forward, self.backward)[index]
+
+    def __len__(self) -> int:
+        return 2
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": Activation("identity", identity, identity_backward, masks_overflow=False),
+    "logistic": Activation("logistic", logistic, logistic_backward),
+    "tanh": Activation("tanh", tanh, tanh_backward),
+    "relu": Activation("relu", relu, relu_backward),
+    "leaky_relu": Activation("leaky_relu", leaky_relu, leaky_relu_backward, masks_overflow=False),
 }
+
+
+def register(activation: Activation) -> None:
+    """Add ``activation`` to the registry under its name (the name must be new)."""
+    if activation.name in ACTIVATIONS:
+        raise ValueError(f"an activation named {activation.name!r} is already registered")
+    ACTIVATIONS[activation.name] = activation
+
+
+def get(name) -> Activation:
+    """The registered activation ``name`` (an :class:`Activation` passes through)."""
+    return name if isinstance(name, Activation) else ACTIVATIONS[name]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .optim.schedules import ADAPTIVE_MIN_LR
+from .optim.schedules import ADAPTIVE_FACTOR, ADAPTIVE_MIN_LR
 
 
 class Callback:
@@ -46,6 +46,32 @@ def call_hooks(callbacks, hook: str, *args) -> bool:
         if method is not None and method(*args):
             stop = True
     return stop
+
+
+class BestWeights:
+    """The one mechanism that keeps the best weights and puts them back.
+
+    ``record()`` copies the live parameter buffer; ``restore()`` writes the copy back
+    into it.  Used by the estimator's ``early_stopping`` and by :class:`EarlyStopping`.
+    """
+
+    def __init__(self, params: np.ndarray, record_now: bool = False):
+        self.params = params
+        self.best: np.ndarray | None = None
+        if record_now:
+            self.record()
+
+    def record(self) -> None:
+        """Remember the current parameters."""
+        if self.best is None:
+            self.best = self.params.copy()
+        else:
+            np.copyto(self.best, self.params)
+
+    def restore(self) -> None:
+        """Put the remembered parameters back (nothing if none was recorded)."""
+        if self.best is not None:
+            np.copyto(self.params, self.best)
 
 
 class EarlyStopping(Callback):
@@ -89,8 +115,7 @@ class EarlyStopping(Callback):
         self.best_epoch_ = None
         self.stopped_epoch_ = None
         self.wait_ = 0
-        self._params = logs["params"]
-        self._best_params = None
+        self._best = BestWeights(logs["params"])
 
     def on_epoch_end(self, epoch, logs):
         """Track the best epoch; return True once patience runs out."""
@@ -104,7 +129,7 @@ class EarlyStopping(Callback):
         if signed > self.best_ + self.min_delta:
             self.best_, self.best_epoch_, self.wait_ = signed, logs["epoch"], 0
             if self.restore_best_weights:
-                self._best_params = self._params.copy()
+                self._best.record()
             return False
         self.wait_ += 1
         if self.wait_ >= self.patience:
@@ -114,9 +139,9 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         """Restore the best weights into the live buffer."""
-        if self.restore_best_weights and self._best_params is not None:
-            np.copyto(self._params, self._best_params)
-        self._params = self._best_params = None
+        if self.restore_best_weights:
+            self._best.restore()
+        self._best = None
 
 
 class HistoryLogger(Callback):
@@ -158,7 +183,8 @@ class ConvergenceMonitor:
     loss is above ``best_loss - tol``; with early stopping, when its validation score
     is below ``best_score + tol``.  Once more than ``n_iter_no_change`` such epochs
     follow each other, :meth:`decide` answers ``"stop"``, or under the adaptive
-    schedule ``"reduce_lr"`` (divide the rate by 5) until the rate falls to 1e-6.
+    schedule ``"reduce_lr"`` with the rate divided by 5, until the rate falls to 1e-6:
+    the whole adaptive learning-rate rule is here.
     """
 
     def __init__(self, tol: float, n_iter_no_change: int, early_stopping: bool):
@@ -187,14 +213,14 @@ class ConvergenceMonitor:
         self.best_loss = min(self.best_loss, loss)
         return False
 
-    def decide(self, schedule: str, lr: float) -> str:
-        """``"continue"``, ``"reduce_lr"`` or ``"stop"``."""
+    def decide(self, schedule: str, lr: float) -> tuple[str, float]:
+        """``("continue" | "reduce_lr" | "stop", learning rate of the next epoch)``."""
         if self.no_improvement_count <= self.n_iter_no_change:
-            return "continue"
+            return "continue", lr
         if schedule == "adaptive" and lr > ADAPTIVE_MIN_LR:
             self.no_improvement_count = 0
-            return "reduce_lr"
-        return "stop"
+            return "reduce_lr", lr / ADAPTIVE_FACTOR
+        return "stop", lr
 
     def stop_message(self) -> str:
         """Why training stopped, in scikit-learn's words."""

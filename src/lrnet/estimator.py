@@ -8,15 +8,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import compute_sample_weight
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     check_is_fitted,
     check_random_state,
@@ -24,33 +20,31 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import training
+from . import persistence, targets, training
 from .activations import ACTIVATIONS
+from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
+from .heads import head_for
 from .initializers import INITS, init_flat
-from .losses import (
-    bounded_logits,
-    log_probabilities_,
-    logits_in_bounds,
-    loss_and_delta,
-    probabilities_,
-)
+from .kernels import resolve
+from .losses import cross_entropy
 from .network import Layout, Net, predict_logits
+from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
+from .sources import ArraySource, split_validation
 from .validation import (
     all_finite,
-    check_class_weight,
     check_dropout,
     check_finite,
     check_hidden_layer_sizes,
     check_indicator_values,
     check_lengths,
-    check_sample_weight_values,
     explain_conversion_error,
     suggest_option,
 )
 
-SOLVERS = ("lbfgs", "sgd", "adam", "adamw")
-STOCHASTIC = ("sgd", "adam", "adamw")
+#: every solver: lbfgs (full batch, SciPy) and the registered stochastic optimizers
+STOCHASTIC = tuple(OPTIMIZERS)
+SOLVERS = ("lbfgs", *STOCHASTIC)
 
 
 def make_rng(random_state) -> np.random.Generator:
@@ -63,20 +57,7 @@ def make_rng(random_state) -> np.random.Generator:
     return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
 
 
-def validation_loss(Z, Y, sample_weight, out_kind) -> float:
-    """Mean cross-entropy (no penalty) of logits ``Z`` on held-out targets ``Y``."""
-    m, k = Z.shape
-    row_weight = None if sample_weight is None else (sample_weight / sample_weight.sum())[:, None]
-    bufs = [np.empty((m, k), Z.dtype) for _ in range(2)] + [
-        np.empty((m, 1), Z.dtype) for _ in range(2)
-    ]
-    return loss_and_delta(Z, Y, row_weight, out_kind, *bufs)
-
-
-#: the smallest positive float64: the floor of predict_proba
-_TINY = float(np.finfo(np.float64).tiny)
-
-
+@register_estimator
 class LRNClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression network: a feed-forward classifier trained by backpropagation.
 
@@ -95,8 +76,9 @@ class LRNClassifier(ClassifierMixin, BaseEstimator):
         Units of each hidden layer; ``()`` for none.
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'}, default='relu'
         Hidden-layer activation.
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw'}, default='adam'
-        Optimizer; 'adamw' is Adam with decoupled ``weight_decay``.
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'lion'}, default='adam'
+        Optimizer; 'adamw' is Adam with decoupled ``weight_decay``; 'lion' is Lion
+        (Chen et al. 2023; reads ``beta_1``, ``beta_2`` and ``weight_decay``).
     alpha : float, default=1e-4
         L2 penalty strength.
     batch_size : int or 'auto', default='auto'
@@ -361,62 +343,67 @@ default='constant'
             )
         X, y = self._validate_fit_data(X, y, reset)
         if reset:
-            self._set_labels(y, classes, incremental)
+            self._label_binarizer = targets.fit_labels(y, classes, incremental)
+            self.classes_ = self._label_binarizer.classes_
         elif incremental and classes is not None:
-            self._check_same_classes(classes)
-        Y = self._smooth(self._encode_targets(y, classes, X.dtype))
-        sample_weight = self._combined_weights(sample_weight, X, y, incremental)
+            targets.check_same_classes(classes, self.classes_)
+        head = head_for(self._label_binarizer.y_type_)
+        Y = head.smooth(targets.encode(self._label_binarizer, y, X.dtype), self.label_smoothing)
+        sample_weight = targets.row_weights(sample_weight, self.class_weight, X, y, incremental)
 
         layout = Layout((X.shape[1], *hidden, Y.shape[1]))
-        out_kind = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-        net = Net(layout, self.activation, out_kind)
+        kernels = resolve()  # once per fit: the step loop never looks a body up
+        net = Net(layout, self.activation, head.link, kernels)
         rng = self._rng if (incremental and not reset) else make_rng(self.random_state)
         if reset:
             params = init_flat(layout, self.activation, rng, X.dtype, self.init)
         else:
             params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
         config = self._config(X.shape[0], len(hidden))
-        state = self._next_state(config, params, reset, incremental)
+        optimizer = training.make_optimizer(config, kernels)
+        state = self._next_state(config, params, optimizer, reset, incremental)
 
-        params = self._train(net, params, X, Y, y, sample_weight, config, state, rng, incremental)
+        params = self._train(
+            net, params, X, Y, y, sample_weight, config, state, optimizer, rng, incremental
+        )
         self.coefs_, self.intercepts_ = layout.views(params)
         self._state, self._rng = state, rng
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layout.layer_units)
-        self.out_activation_ = out_kind
+        self.out_activation_ = head.link
         self._publish(config, state)
         return self
 
-    def _train(self, net, params, X, Y, y, sample_weight, config, state, rng, incremental):
+    def _train(self, net, params, X, Y, y, sw, config, state, optimizer, rng, incremental):
         callbacks = list(self.callbacks or ())
         if config.solver == "lbfgs":
-            return training.fit_lbfgs(net, params, X, Y, sample_weight, config, state, callbacks)
+            return training.fit_lbfgs(net, params, X, Y, sw, config, state, callbacks)
         validate = None
         wants_validation = any(getattr(cb, "requires_validation", False) for cb in callbacks)
         if config.early_stopping or wants_validation:
-            X, Y, sample_weight, validate = self._validation_split(net, X, Y, y, sample_weight, rng)
+            X, Y, sw, validate = self._holdout(net, X, Y, y, sw, rng)
+        source = ArraySource(X, Y, sw, config.batch_size, config.shuffle)
         max_epochs = 1 if incremental else config.max_iter
         return training.fit_loop(
-            net,
-            params,
-            X,
-            Y,
-            sample_weight,
-            config,
-            state,
-            rng,
-            max_epochs,
-            validate,
-            callbacks,
+            net, params, source, config, state, rng, max_epochs, optimizer, validate, callbacks
         )
 
-    def _smooth(self, Y: np.ndarray) -> np.ndarray:
-        """Label smoothing: ``Y (1 - eps) + eps / K`` (``K = 2`` for sigmoid outputs)."""
-        eps = self.label_smoothing
-        if not eps:
-            return Y
-        k = Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else 2
-        return Y * (1.0 - eps) + eps / k
+    def _holdout(self, net, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction``; returns the rest and the scorer of the split."""
+        train, (X_val, Y_val, y_val, sw_val) = split_validation(
+            X, Y, y, sample_weight, self.validation_fraction, rng
+        )
+        head = head_for(self._label_binarizer.y_type_)
+
+        def validate(params):
+            coefs, intercepts = net.layout.views(params)
+            Z = predict_logits(coefs, intercepts, X_val, net.act)
+            score = float(
+                accuracy_score(y_val, head.decode(Z, self.classes_), sample_weight=sw_val)
+            )
+            return cross_entropy(Z, Y_val, sw_val, net.out_kind), score
+
+        return (*train, validate)
 
     def _config(self, n_samples: int, n_hidden: int) -> training.Config:
         if self.batch_size == "auto":
@@ -455,17 +442,17 @@ default='constant'
             dropout=check_dropout(self.dropout, n_hidden),
         )
 
-    def _next_state(self, config, params, reset, incremental) -> training.State:
+    def _next_state(self, config, params, optimizer, reset, incremental) -> training.State:
         old = getattr(self, "_state", None)
         if old is None and not reset and hasattr(self, "loss_curve_"):
-            old = self._state_from_attributes(config, params)
+            old = self._state_from_attributes(config, params, optimizer)
         if old is None or reset:
-            return training.init_state(config, params)
+            return training.init_state(config, params, optimizer)
         if incremental:
             old.n_iter = 0
             return old
         # warm start: keep the history and the stopping monitor, restart the optimizer
-        fresh = training.init_state(config, params)
+        fresh = training.init_state(config, params, optimizer)
         # copies, so that a fit that fails leaves the fitted model's history alone
         fresh.monitor = copy.deepcopy(old.monitor)
         fresh.loss_curve = list(old.loss_curve)
@@ -474,14 +461,14 @@ default='constant'
         fresh.t = old.t
         return fresh
 
-    def _state_from_attributes(self, config, params) -> training.State:
+    def _state_from_attributes(self, config, params, optimizer) -> training.State:
         """The history of a model that was loaded from a file (it has no ``_state``).
 
         A warm start then extends ``loss_curve_`` and ``history_`` as it does in the
         process that trained the model; the optimizer and the stopping rule start
         fresh, as they do for every warm start.
         """
-        state = training.init_state(config, params)
+        state = training.init_state(config, params, optimizer)
         state.loss_curve = list(self.loss_curve_)
         state.history = list(getattr(self, "history_", None) or [])
         state.validation_scores = list(getattr(self, "validation_scores_", None) or [])
@@ -539,150 +526,6 @@ default='constant'
             check_indicator_values(y)
         return X, y
 
-    def _set_labels(self, y, classes, incremental) -> None:
-        self._label_binarizer = LabelBinarizer()
-        y_type = type_of_target(y)
-        if incremental and not y_type.startswith("multilabel"):
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: the full list "
-                    "of labels, e.g. classes=np.unique(y_all)."
-                )
-            self._label_binarizer.fit(classes)
-        else:
-            self._label_binarizer.fit(y)
-        self.classes_ = self._label_binarizer.classes_
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-            raise ValueError(
-                f"y contains only one class ({self.classes_.tolist()[0]!r}) among {len(y)} "
-                "samples; a classifier needs at least 2 classes. Check the target column, or "
-                "add samples of the other classes."
-            )
-
-    def _check_same_classes(self, classes) -> None:
-        """Later partial_fit calls may repeat ``classes`` but not change them."""
-        given = unique_labels(classes)
-        if not np.array_equal(given, self.classes_):
-            raise ValueError(
-                f"classes={given.tolist()} is not the same as on the first call to "
-                f"partial_fit, {self.classes_.tolist()}. The classes are fixed by that call; "
-                "to change them, start over with fit or a fresh estimator."
-            )
-
-    def _encode_targets(self, y, classes, dtype) -> np.ndarray:
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y has shape {y.shape}, but this model was fitted on a multi-label "
-                    f"indicator matrix with {len(self.classes_)} columns."
-                )
-            return np.ascontiguousarray(y, dtype=dtype)
-        unknown = np.setdiff1d(unique_labels(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y has label(s) {unknown.tolist()} that are not among the classes "
-                f"{self.classes_.tolist()} this model knows. On the first partial_fit call, "
-                "pass every label of the problem in `classes`."
-            )
-        return self._label_binarizer.transform(y).astype(dtype)
-
-    def _combined_weights(self, sample_weight, X, y, incremental=False):
-        sw = None
-        if sample_weight is not None:
-            sw = self._sample_weight_array(sample_weight, X)
-        if self.class_weight is not None:
-            if y.ndim == 2:
-                raise ValueError(
-                    "class_weight is not supported for multi-label y. Pass per-sample "
-                    "weights in sample_weight instead."
-                )
-            check_class_weight(self.class_weight)
-            cw = compute_sample_weight(self.class_weight, y).astype(X.dtype)
-            sw = cw if sw is None else sw * cw
-            if not sw.any():
-                raise ValueError(
-                    f"With class_weight={self.class_weight!r} every row of this batch weighs "
-                    "0. Give the classes present in y a positive weight."
-                )
-        if sw is not None and y.ndim == 1 and not incremental:
-            # partial_fit batches may hold one class: the others were fixed by `classes`
-            live = np.unique(y[sw > 0])
-            if live.size < 2:
-                raise ValueError(
-                    f"After weighting, only the class {live.tolist()} has a positive weight; "
-                    "a classifier needs at least 2 classes with positive sample_weight."
-                )
-        return sw
-
-    @staticmethod
-    def _sample_weight_array(sample_weight, X) -> np.ndarray:
-        """``sample_weight`` as finite weights >= 0 in X's dtype, one per row."""
-        try:
-            sw = np.asarray(sample_weight, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "sample_weight must be a 1-D array of numbers, one per row of X, got "
-                f"{type(sample_weight).__name__}. Pass e.g. a NumPy array or a list."
-            ) from None
-        if sw.ndim == 0:
-            sw = np.full(X.shape[0], sw)
-        if sw.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight has shape {sw.shape}, expected ({X.shape[0]},): one "
-                "weight per row of X."
-            )
-        check_sample_weight_values(sw)
-        cast = sw.astype(X.dtype)
-        if not np.isfinite(cast).all():
-            raise ValueError(
-                f"sample_weight has values up to {sw.max():g}, beyond the range of X's "
-                f"dtype {X.dtype}. Divide the weights by a constant, or pass X as float64."
-            )
-        return cast
-
-    def _validation_split(self, net, X, Y, y, sample_weight, rng):
-        stratify = y if y.ndim == 1 else None
-        seed = int(rng.integers(np.iinfo(np.int32).max))
-        arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-        fraction = self.validation_fraction
-        too_small = (
-            f"The validation set is too small for validation_fraction={fraction} of "
-            f"{X.shape[0]} samples"
-        )
-        fix = "Increase 'validation_fraction' or the size of your dataset."
-        if not fraction:
-            raise ValueError(f"{too_small}: it is empty. {fix}")
-        try:
-            parts = train_test_split(
-                *arrays, test_size=fraction, random_state=seed, stratify=stratify
-            )
-        except ValueError as err:  # e.g. fewer validation rows than classes
-            raise ValueError(f"{too_small} ({err}). {fix}") from None
-        X_tr, X_val, Y_tr, _, _, y_val = parts[:6]
-        sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(f"{too_small} ({X_val.shape[0]} sample(s)). {fix}")
-        if sw_val is not None and not sw_val.any():
-            raise ValueError(
-                f"Every one of the {X_val.shape[0]} validation samples has sample_weight 0, "
-                f"so they cannot score the model. {fix} Or drop the rows of weight 0."
-            )
-        if sp.issparse(X_tr):
-            X_tr = X_tr.tocsr()
-        else:
-            X_tr = np.ascontiguousarray(X_tr)
-
-        Y_val = parts[3]
-
-        def validate(params):
-            coefs, intercepts = net.layout.views(params)
-            Z = predict_logits(coefs, intercepts, X_val, net.activation)
-            pred = self._labels_from_logits(Z, net.out_kind)
-            score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
-            return validation_loss(Z, Y_val, sw_val, net.out_kind), score
-
-        return X_tr, np.ascontiguousarray(Y_tr), sw_tr, validate
-
     # ------------------------------------------------------------------ prediction
     def _is_plain_input(self, X) -> bool:
         """Whether ``X`` is a well-formed float array for the fast predict path.
@@ -704,6 +547,7 @@ default='constant'
         )
 
     def _logits(self, X) -> np.ndarray:
+        """Raw logits of ``X``: the fast path for plain float arrays, else validated."""
         if self._is_plain_input(X):
             return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
         check_is_fitted(self, "coefs_")
@@ -721,23 +565,14 @@ default='constant'
         check_finite(X)
         return predict_logits(self.coefs_, self.intercepts_, X, self.activation)
 
-    def _labels_from_logits(self, Z, out_kind=None):
-        if (out_kind or self.out_activation_) == "softmax":
-            return self.classes_[np.argmax(Z, axis=1)]
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return (Z > 0).astype(int)
-        return self.classes_[(Z[:, 0] > 0).astype(int)]
-
-    def _float64_logits(self, X) -> np.ndarray:
-        """The logits in float64, checked: see :func:`bounded_logits`."""
-        return bounded_logits(self._logits(X).astype(np.float64, copy=False))
+    @property
+    def _head(self):
+        return head_for(self._label_binarizer.y_type_)
 
     def predict(self, X):
         """Predict class labels (an indicator matrix for multi-label problems)."""
-        Z = self._logits(X)
-        if not logits_in_bounds(Z):
-            Z = bounded_logits(Z.astype(np.float64))
-        return self._labels_from_logits(Z)
+        Z = self._logits(X)  # first: it raises NotFittedError on an unfitted model
+        return self._head.predict(Z, self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes).
@@ -748,20 +583,13 @@ default='constant'
         reported as the smallest positive float rather than 0, so that
         ``log(predict_proba)`` stays finite, like :meth:`predict_log_proba`.
         """
-        Z = self._float64_logits(X)
-        if self.out_activation_ == "softmax" or Z.shape[1] > 1:
-            P = probabilities_(Z, self.out_activation_)
-        else:
-            P = np.concatenate((np.negative(Z), Z), axis=1)
-            expit(P, out=P)
-        return np.maximum(P, _TINY, out=P)
+        Z = self._logits(X)
+        return self._head.probabilities(Z)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""
-        Z = self._float64_logits(X)
-        if self.out_activation_ == "softmax" or Z.shape[1] > 1:
-            return log_probabilities_(Z, self.out_activation_)
-        return np.hstack([log_expit(-Z), log_expit(Z)])
+        Z = self._logits(X)
+        return self._head.log_probabilities(Z)
 
     def save(self, path, preprocessing=None, metadata=None):
         """Write the fitted model to ``path`` in lrnet's model format: no pickle.
@@ -782,9 +610,63 @@ default='constant'
         pathlib.Path
             The path written.
         """
-        from .persistence import save
+        return persistence.save(path, self, preprocessing=preprocessing, metadata=metadata)
 
-        return save(path, self, preprocessing=preprocessing, metadata=metadata)
+    # ------------------------------------------------------------------ description
+    def fitted_network(self) -> FittedNetwork:
+        """The fitted network as plain data (:class:`lrnet.fitted.FittedNetwork`)."""
+        check_is_fitted(self, "coefs_")
+        layout = Layout(tuple([self.coefs_[0].shape[0]] + [w.shape[1] for w in self.coefs_]))
+        record = {
+            name: value
+            for name, value in vars(self).items()
+            if name.endswith("_") and not name.startswith("_") and name not in ARRAY_ATTRIBUTES
+        }
+        return FittedNetwork(
+            layer_units=layout.layer_units,
+            activation=self.activation,
+            label_type=self._label_binarizer.y_type_,
+            params=layout.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype),
+            classes=np.asarray(self.classes_),
+            feature_names=vars(self).get("feature_names_in_"),
+            hyperparameters=self.get_params(deep=False),
+            attributes=record,
+            estimator=type(self).__name__,
+        )
+
+    @classmethod
+    def from_fitted(cls, fitted: FittedNetwork) -> LRNClassifier:
+        """A fitted estimator from its description; a ``ValueError`` names what is wrong."""
+        estimator = cls()
+        known = estimator.get_params(deep=False)
+        # callbacks are behaviour, never state: a description cannot supply them
+        params = {
+            k: v for k, v in fitted.hyperparameters.items() if k in known and k != "callbacks"
+        }
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        estimator.set_params(**params)
+        estimator._validate_params()  # the estimator's own checks: a ValueError names the param
+        hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
+        check_dropout(estimator.dropout, len(hidden))
+        estimator.coefs_, estimator.intercepts_ = fitted.layout.views(fitted.params)
+        for name, value in fitted.attributes.items():
+            if not (
+                name.isidentifier()
+                and name.endswith("_")
+                and not name.startswith("_")
+                and name not in ARRAY_ATTRIBUTES
+                and name not in known
+            ):
+                raise ValueError(f"unexpected fitted attribute {name!r}")
+            setattr(estimator, name, value)
+        if fitted.feature_names is not None:
+            estimator.feature_names_in_ = np.asarray(fitted.feature_names, dtype=object)
+        estimator._label_binarizer = targets.restore_labels(fitted.label_type, fitted.classes)
+        estimator.classes_ = estimator._label_binarizer.classes_
+        fitted.check(estimator.hidden_layer_sizes)
+        estimator._rng = make_rng(estimator.random_state)
+        return estimator
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -89,6 +89,59 @@ def log_probabilities_(Z: np.ndarray, kind: str) -> np.ndarray:
     return Z
 
 
+def sigmoid_cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
+    """Independent sigmoids: ``sum_k softplus(z_k) - y_k z_k`` per row.
+
+    The loss and delta body of the ``"logistic"`` link; see :func:`loss_and_delta`.
+    """
+    # per element: log1p(exp(-|z|)) + max(z, 0) - y z
+    np.abs(Z, out=tmp)
+    np.negative(tmp, out=tmp)
+    np.exp(tmp, out=tmp)
+    np.log1p(tmp, out=tmp)
+    np.maximum(Z, 0.0, out=delta)
+    tmp += delta
+    np.multiply(Y, Z, out=delta)
+    tmp -= delta
+    np.sum(tmp, axis=1, keepdims=True, out=row)
+    expit(Z, out=delta)
+    return _weighted_mean(Z, Y, row_weight, delta, row)
+
+
+def softmax_cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
+    """Softmax: ``logsumexp(z) - sum_k y_k z_k`` per row.
+
+    The loss and delta body of the ``"softmax"`` link; see :func:`loss_and_delta`.
+    """
+    # logsumexp = max + log(sum(exp(z - max)))
+    np.max(Z, axis=1, keepdims=True, out=row)
+    np.subtract(Z, row, out=delta)
+    np.exp(delta, out=delta)
+    np.sum(delta, axis=1, keepdims=True, out=row2)
+    delta /= row2
+    np.log(row2, out=row2)
+    row2 += row
+    np.multiply(Y, Z, out=tmp)
+    np.sum(tmp, axis=1, keepdims=True, out=row)
+    np.subtract(row2, row, out=row)
+    return _weighted_mean(Z, Y, row_weight, delta, row)
+
+
+def _weighted_mean(Z, Y, row_weight, delta, row) -> float:
+    """``delta = (p - y) * row_weight`` from ``delta = p``; the weighted loss from ``row``."""
+    delta -= Y
+    m = Z.shape[0]
+    if row_weight is None:
+        delta *= 1.0 / m
+        return float(row.sum()) / m
+    delta *= row_weight
+    return float(np.vdot(row, row_weight))
+
+
+#: the cross-entropy body of each output link
+CROSS_ENTROPY = {"logistic": sigmoid_cross_entropy, "softmax": softmax_cross_entropy}
+
+
 def loss_and_delta(
     Z: np.ndarray,
     Y: np.ndarray,
@@ -104,6 +157,8 @@ def loss_and_delta(
     Writes ``delta = dL/dZ = (p - y) * row_weight`` (see the module docstring) and
     returns the loss ``sum_i row_weight_i * l_i``.  ``row_weight`` already holds
     ``w_i / sum(w)``; ``None`` means ``1 / n`` for every row.  ``Z`` is left intact.
+    The training loop calls the link's body (:data:`CROSS_ENTROPY`) directly, through
+    :mod:`lrnet.kernels`; this is the same computation, chosen by name.
 
     Parameters
     ----------
@@ -118,34 +173,14 @@ def loss_and_delta(
     row, row2 : ndarray of shape (m, 1)
         Scratch space.
     """
-    if kind == "logistic":
-        # per element: log1p(exp(-|z|)) + max(z, 0) - y z
-        np.abs(Z, out=tmp)
-        np.negative(tmp, out=tmp)
-        np.exp(tmp, out=tmp)
-        np.log1p(tmp, out=tmp)
-        np.maximum(Z, 0.0, out=delta)
-        tmp += delta
-        np.multiply(Y, Z, out=delta)
-        tmp -= delta
-        np.sum(tmp, axis=1, keepdims=True, out=row)
-        expit(Z, out=delta)
-    else:
-        # per row: logsumexp(z) - sum_k y_k z_k, with logsumexp = max + log(sum(exp(z - max)))
-        np.max(Z, axis=1, keepdims=True, out=row)
-        np.subtract(Z, row, out=delta)
-        np.exp(delta, out=delta)
-        np.sum(delta, axis=1, keepdims=True, out=row2)
-        delta /= row2
-        np.log(row2, out=row2)
-        row2 += row
-        np.multiply(Y, Z, out=tmp)
-        np.sum(tmp, axis=1, keepdims=True, out=row)
-        np.subtract(row2, row, out=row)
-    delta -= Y
-    m = Z.shape[0]
-    if row_weight is None:
-        delta *= 1.0 / m
-        return float(row.sum()) / m
-    delta *= row_weight
-    return float(np.vdot(row, row_weight))
+    return CROSS_ENTROPY[kind](Z, Y, row_weight, delta, tmp, row, row2)
+
+
+def cross_entropy(Z: np.ndarray, Y: np.ndarray, sample_weight=None, kind: str = "softmax"):
+    """Mean cross-entropy (no penalty) of logits ``Z``, e.g. on a validation split."""
+    m, k = Z.shape
+    row_weight = None if sample_weight is None else (sample_weight / sample_weight.sum())[:, None]
+    bufs = [np.empty((m, k), Z.dtype) for _ in range(2)] + [
+        np.empty((m, 1), Z.dtype) for _ in range(2)
+    ]
+    return loss_and_delta(Z, Y, row_weight, kind, *bufs)

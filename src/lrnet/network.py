@@ -19,13 +19,15 @@ Backward, with ``delta_L = dLoss/dZ_L`` from :func:`lrnet.losses.loss_and_delta`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from .activations import ACTIVATIONS
-from .losses import loss_and_delta
+from . import activations
+from .activations import Activation
+from .kernels import Kernels, resolve
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,10 @@ class Workspace:
     ``delta_{l+1}``, each with ``batch_size`` rows.  With dropout on hidden layer ``l``,
     ``masks[l]`` holds the scaled keep mask (``0`` or ``1 / keep``) and ``dropped[l]``
     the masked output that feeds the next layer; ``acts[l]`` keeps ``f(Z)`` for the
-    derivative.  ``penalty`` (one value per weight) holds the L2 gradient term before
-    it is added.  :meth:`rows` returns views of the first ``m`` rows, so even the last,
-    ragged batch allocates nothing.
+    derivative.  For an activation whose derivative needs the pre-activation
+    (``needs_z``), ``pre[l]`` keeps ``Z`` of hidden layer ``l``.  ``penalty`` (one value
+    per weight) holds the L2 gradient term before it is added.  :meth:`rows` returns
+    views of the first ``m`` rows, so even the last, ragged batch allocates nothing.
 
     Every operation on these buffers is a NumPy call.  BLAS level-1 routines through
     SciPy would wake SciPy's own OpenBLAS thread pool next to NumPy's; with two threads
@@ -103,9 +106,9 @@ class Workspace:
     """
 
     _ROW_BUFFERS = ("tmp", "row", "row2", "row_weight")
-    _LAYER_BUFFERS = ("acts", "deltas", "masks", "dropped")
+    _LAYER_BUFFERS = ("acts", "deltas", "masks", "dropped", "pre")
 
-    def __init__(self, layout: Layout, batch_size: int, dtype, dropout=None):
+    def __init__(self, layout: Layout, batch_size: int, dtype, dropout=None, needs_z=False):
         units = layout.layer_units
         k = units[-1]
         self.batch_size = batch_size
@@ -117,6 +120,7 @@ class Workspace:
             for u, r in zip(units[1:-1], rates, strict=True)
         ]
         self.dropped = [None if m is None else np.empty_like(m) for m in self.masks]
+        self.pre = [np.empty((batch_size, u), dtype) if needs_z else None for u in units[1:-1]]
         self.tmp = np.empty((batch_size, k), dtype)
         self.row = np.empty((batch_size, 1), dtype)
         self.row2 = np.empty((batch_size, 1), dtype)
@@ -154,10 +158,10 @@ class Workspace:
 
 def _first_layer(X, W, out):
     """``out = X @ W`` for a dense or sparse ``X`` (sparse X is never densified)."""
-    if sp.issparse(X):
-        out[...] = X @ W
-    else:
+    if isinstance(X, np.ndarray):  # cheaper than sp.issparse (1 us on a single row)
         np.matmul(X, W, out=out)
+    else:
+        out[...] = X @ W
 
 
 def _layer_input(l, X, acts, masks, dropped):
@@ -169,13 +173,21 @@ def _layer_input(l, X, acts, masks, dropped):
     return acts[l - 1]
 
 
-def forward(coefs, intercepts, X, acts, activation: str, masks=None, dropped=None):
+def forward(
+    coefs, intercepts, X, acts, activation, masks=None, dropped=None, pre=None, overflow=None
+):
     """Forward pass into the buffers ``acts``; return the logits ``acts[-1]``.
 
+    ``activation`` is a name or an :class:`~lrnet.activations.Activation`.
     ``masks[l]`` (optional, per hidden layer) multiplies ``f(Z)`` of hidden layer ``l``
-    into ``dropped[l]``: inverted dropout.
+    into ``dropped[l]``: inverted dropout.  ``pre[l]`` (for ``needs_z`` activations)
+    receives ``Z`` of hidden layer ``l`` before ``f``.  ``overflow`` (prediction only):
+    a list that gains a boolean row mask for each hidden layer whose pre-activation is
+    not finite, for activations that can hide an overflow (see :func:`predict_logits`).
     """
-    f = ACTIVATIONS[activation][0]
+    act = activations.get(activation)
+    f = act.forward
+    check = overflow is not None and act.masks_overflow
     last = len(coefs) - 1
     for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         out = acts[l]
@@ -185,6 +197,10 @@ def forward(coefs, intercepts, X, acts, activation: str, masks=None, dropped=Non
             np.matmul(_layer_input(l, X, acts, masks, dropped), W, out=out)
         out += b
         if l != last:
+            if check and not _all_finite(out):
+                overflow.append(~np.isfinite(out).all(axis=1))
+            if pre is not None and pre[l] is not None:
+                np.copyto(pre[l], out)
             f(out)
             if masks is not None and masks[l] is not None:
                 np.multiply(out, masks[l], out=dropped[l])
@@ -192,14 +208,26 @@ def forward(coefs, intercepts, X, acts, activation: str, masks=None, dropped=Non
 
 
 def backward(
-    coefs, X, acts, deltas, gcoefs, gintercepts, activation: str, masks=None, dropped=None
+    coefs,
+    X,
+    acts,
+    deltas,
+    gcoefs,
+    gintercepts,
+    activation,
+    masks=None,
+    dropped=None,
+    pre=None,
 ) -> None:
     """Backpropagate ``deltas[-1]`` into the gradient views; overwrites hidden ``acts``.
 
     Under dropout the delta of a hidden layer is first multiplied by its mask, then by
-    ``f'`` (from the unmasked output), as the chain rule through ``A * mask`` asks.
+    ``f'`` (from the unmasked output, or from ``pre`` for ``needs_z`` activations), as
+    the chain rule through ``A * mask`` asks.
     """
-    df = ACTIVATIONS[activation][1]
+    act = activations.get(activation)
+    df = act.backward
+    source = pre if act.needs_z else acts
     for l in range(len(coefs) - 1, -1, -1):
         d = deltas[l]
         if l == 0 and sp.issparse(X):
@@ -211,16 +239,32 @@ def backward(
             np.matmul(d, coefs[l].T, out=deltas[l - 1])
             if masks is not None and masks[l - 1] is not None:
                 deltas[l - 1] *= masks[l - 1]
-            df(acts[l - 1], deltas[l - 1])
+            df(source[l - 1], deltas[l - 1])
 
 
 @dataclass(frozen=True)
 class Net:
-    """What the maths needs to know about a network: layout, activation, output link."""
+    """What the maths needs to know about a network: layout, activation, output link.
+
+    The activation pair and the output link's cross-entropy are taken from the kernel
+    set (``kernels``, default :func:`lrnet.kernels.resolve`) once, when the ``Net`` is
+    made, so the step loop never looks them up by name.
+    """
 
     layout: Layout
     activation: str
     out_kind: str
+    kernels: Kernels | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        kernels = self.kernels or resolve()
+        object.__setattr__(self, "kernels", kernels)
+        object.__setattr__(self, "act", kernels.activation(self.activation))
+        object.__setattr__(self, "cross_entropy", kernels.cross_entropy[self.out_kind])
+
+    def workspace(self, batch_size: int, dtype, dropout=None) -> Workspace:
+        """A :class:`Workspace` for this network (with ``pre`` buffers when needed)."""
+        return Workspace(self.layout, batch_size, dtype, dropout, self.act.needs_z)
 
 
 def value_and_grad(
@@ -253,12 +297,19 @@ def value_and_grad(
         np.multiply(sample_weight[:, None], 1.0 / sw_sum, out=row_weight)
     if masks is not None:
         masks = [None if k is None else k[:m] for k in masks]
-    Z = forward(coefs, intercepts, X, work.acts, net.activation, masks, work.dropped)
-    loss = loss_and_delta(
-        Z, Y, row_weight, net.out_kind, work.deltas[-1], work.tmp, work.row, work.row2
-    )
+    Z = forward(coefs, intercepts, X, work.acts, net.act, masks, work.dropped, work.pre)
+    loss = net.cross_entropy(Z, Y, row_weight, work.deltas[-1], work.tmp, work.row, work.row2)
     backward(
-        coefs, X, work.acts, work.deltas, gcoefs, gintercepts, net.activation, masks, work.dropped
+        coefs,
+        X,
+        work.acts,
+        work.deltas,
+        gcoefs,
+        gintercepts,
+        net.act,
+        masks,
+        work.dropped,
+        work.pre,
     )
     if alpha:
         loss += add_l2_penalty(net, params, grads, alpha / sw_sum, work.penalty)
@@ -334,44 +385,116 @@ def predict_chunk(coefs, dtype) -> int:
     return min(max(rows, MIN_PREDICT_CHUNK), 4096)
 
 
-def predict_logits(coefs, intercepts, X, activation: str, chunk: int | None = None):
+def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
     """Logits for ``X`` in a freshly allocated array (the prediction path).
 
     Weights are cast to ``X``'s dtype, so float32 input predicts in float32.  More
-    than ``chunk`` rows (default :func:`predict_chunk`) go through in blocks that
-    reuse the same hidden-layer buffers: the memory stays bounded by the block, and
-    the GEMMs run on cache-sized operands.
+    than ``chunk`` rows (default :func:`predict_chunk`) go through :func:`forward` in
+    blocks that reuse the same hidden-layer buffers: the memory stays bounded by the
+    block, and the GEMMs run on cache-sized operands.
+
+    **Overflow.**  Whether an overflowing dot product comes out ``inf`` or ``NaN``
+    depends on the BLAS kernel (one with FMA keeps ``inf`` where another computes
+    ``inf - inf``), and relu, tanh and the logistic turn ``-inf`` or ``inf`` into finite
+    values.  So every row whose hidden pre-activations or logits are not finite is
+    recomputed by :func:`reference_logits`, which does not use BLAS: the result of
+    such a row is the same for 1 row and for n rows, on any CPU.
     """
-    f = ACTIVATIONS[activation][0]
-    last = len(coefs) - 1
+    act = activations.get(activation)
     dtype = X.dtype
-    if chunk is None:  # computed only for large inputs: single rows stay lean
-        chunk = (
-            MIN_PREDICT_CHUNK if X.shape[0] <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
-        )
-    if X.shape[0] <= chunk:  # a few rows: per-call overhead matters more than buffers
-        A = X
-        for l, W in enumerate(coefs):
-            A = A @ (W if W.dtype == dtype else W.astype(dtype))
-            A += intercepts[l]
-            if l != last:
-                f(A)
-        return np.asarray(A)
-    Ws = [W.astype(dtype, copy=False) for W in coefs]
     n = X.shape[0]
-    out = np.empty((n, Ws[-1].shape[1]), X.dtype)
-    hidden = [np.empty((chunk, W.shape[1]), X.dtype) for W in Ws[:-1]]
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        A = X[start:stop]
-        for l, (W, b) in enumerate(zip(Ws, intercepts, strict=True)):
-            dst = out[start:stop] if l == last else hidden[l][: stop - start]
-            if l == 0:
-                _first_layer(A, W, dst)
-            else:
-                np.matmul(A, W, out=dst)
-            dst += b
-            if l != last:
-                f(dst)
-            A = dst
+    if chunk is None:  # computed only for large inputs: single rows stay lean
+        chunk = MIN_PREDICT_CHUNK if n <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
+    Ws = [W if W.dtype == dtype else W.astype(dtype) for W in coefs]
+    out = np.empty((n, Ws[-1].shape[1]), dtype)
+    rows = min(n, chunk)
+    hidden = [np.empty((rows, W.shape[1]), dtype) for W in Ws[:-1]]
+    overflow = []  # row masks of hidden layers that overflowed, block by block
+    if n <= rows:
+        forward(Ws, intercepts, X, [*hidden, out], act, overflow=overflow)
+        blocks = [(0, n)] * len(overflow)
+    else:
+        blocks = []
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            acts = [h[: stop - start] for h in hidden] + [out[start:stop]]
+            found = len(overflow)
+            forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow)
+            blocks += [(start, stop)] * (len(overflow) - found)
+    if overflow or not _logits_finite(out):
+        _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks)
     return out
+
+
+def _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks) -> None:
+    """Recompute, with :func:`reference_logits`, every row that overflowed somewhere."""
+    bad = ~np.isfinite(out).all(axis=1)
+    for (start, stop), rows in zip(blocks, overflow, strict=True):
+        bad[start:stop] |= rows
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        out[rows] = reference_logits(coefs, intercepts, X[rows], act)
+
+
+def _logits_finite(Z: np.ndarray) -> bool:
+    """:func:`_all_finite`, in Python for the few logits of a single row (0.3 us)."""
+    if Z.size <= 32:
+        return all(map(math.isfinite, Z.ravel().tolist()))
+    return _all_finite(Z)
+
+
+#: read-only vectors of ones, one per dtype, for :func:`_all_finite`
+_ONES: dict[np.dtype, np.ndarray] = {}
+
+
+def _all_finite(A: np.ndarray) -> bool:
+    """Every value of ``A`` finite: a sum (one BLAS dot) as a screen, exact on failure.
+
+    A sum with an infinite or NaN term is never finite, whatever the kernel's order; a
+    finite sum therefore proves every value finite.  A sum of huge finite values that
+    overflows only sends the decision to the exact check.
+    """
+    flat = A.reshape(-1)
+    ones = _ONES.get(flat.dtype)
+    if ones is None or ones.size < flat.size:
+        ones = np.ones(max(flat.size, 4096), flat.dtype)
+        ones.flags.writeable = False
+        _ONES[flat.dtype] = ones
+    return math.isfinite(flat.dot(ones[: flat.size])) or bool(np.isfinite(flat).all())
+
+
+#: values of one product block of :func:`reference_logits` (rows x inputs x outputs)
+REFERENCE_BLOCK = 1 << 22
+
+
+def reference_logits(coefs, intercepts, X, activation: Activation | str) -> np.ndarray:
+    """Logits without BLAS: explicit products, positive and negative parts summed apart.
+
+    The definition used for rows that overflow, in ``X``'s dtype.  Each unit is
+    ``z = sum(t > 0) + sum(t < 0) + b`` over the products ``t = a * w`` (a zero factor
+    gives 0, also against an infinite one).  It is ``NaN`` exactly when both the
+    positive and the negative contributions overflow, or an input is ``NaN``, and
+    ``+-inf`` when one of them does, whatever the order of the sums; so it does not
+    depend on the CPU or on how many rows are predicted together.
+    """
+    act = activations.get(activation)
+    dtype = X.dtype
+    A = X.toarray() if sp.issparse(X) else np.asarray(X)
+    last = len(coefs) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            W = W.astype(dtype, copy=False)
+            Z = np.empty((A.shape[0], W.shape[1]), dtype)
+            block = max(1, REFERENCE_BLOCK // max(W.size, 1))
+            for start in range(0, A.shape[0], block):
+                a = A[start : start + block, :, None]
+                T = a * W
+                T[(a == 0) | (W == 0)] = 0.0
+                z = np.where(T > 0, T, 0).sum(axis=1) + np.where(T < 0, T, 0).sum(axis=1)
+                z += b
+                z[np.isnan(T).any(axis=1)] = np.nan
+                Z[start : start + block] = z
+            if l != last:
+                act.forward(Z)
+            A = Z
+    return A

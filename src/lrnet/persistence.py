@@ -23,6 +23,11 @@ from the file.  Anything wrong with a file raises :class:`ModelFileError` (a
 their SHA-256 in the header, and the header's fields by :mod:`lrnet._header`.
 Writes go through a temporary file in the same folder and ``os.replace``, so a crash
 never leaves half a model.
+
+This module reads and writes a :class:`lrnet.fitted.FittedNetwork`, never estimator
+internals: ``save`` takes the description (or any object with ``fitted_network()``),
+and ``load`` rebuilds the estimator class registered under the header's
+``estimator`` name (:func:`lrnet.fitted.register_estimator`).
 """
 
 from __future__ import annotations
@@ -34,26 +39,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.validation import check_is_fitted
 
 from ._files import atomic_write
 from ._header import header_problem
 from ._json import from_json, to_json
 from ._version import __version__
-from .estimator import LRNClassifier, make_rng
+from .errors import ModelFileError
+from .fitted import ARRAY_ATTRIBUTES, ESTIMATORS, FittedNetwork
 from .network import Layout
-from .validation import check_dropout, check_hidden_layer_sizes
 
 FORMAT_NAME = "lrnet-model"
 FORMAT_VERSION = 1
 WEIGHT_DTYPES = ("float32", "float64")
 #: fitted attributes stored as arrays, or rebuilt, rather than as JSON
-SPECIAL = {"coefs_", "intercepts_", "classes_", "feature_names_in_"}
+SPECIAL = ARRAY_ATTRIBUTES
 
-
-class ModelFileError(ValueError):
-    """A model file is missing, truncated, corrupted, foreign or from a newer lrnet."""
+__all__ = ["FORMAT_VERSION", "Model", "ModelFileError", "load", "load_estimator", "save"]
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Model:
     without preprocessing they are the estimator's own methods.
     """
 
-    estimator: LRNClassifier
+    estimator: object
     preprocessor: object | None = None
     metadata: dict = field(default_factory=dict)
     header: dict = field(default_factory=dict)
@@ -89,23 +90,22 @@ class Model:
 
 
 # ---------------------------------------------------------------------- saving
-def _params(estimator) -> dict:
+def _params(hyperparameters: dict) -> dict:
     params = {}
-    for name, value in estimator.get_params(deep=False).items():
+    for name, value in hyperparameters.items():
         if name == "callbacks" or isinstance(value, np.random.RandomState):
             value = None  # behaviour, not state: not saved
         params[name] = to_json(value)
     return params
 
 
-def _fitted(estimator) -> dict:
+def _fitted(attributes: dict) -> dict:
     fitted = {}
-    for name, value in vars(estimator).items():
-        if name.endswith("_") and not name.startswith("_") and name not in SPECIAL:
-            try:
-                fitted[name] = to_json(value)
-            except TypeError as err:
-                raise TypeError(f"cannot save fitted attribute {name}: {err}") from None
+    for name, value in attributes.items():
+        try:
+            fitted[name] = to_json(value)
+        except TypeError as err:
+            raise TypeError(f"cannot save fitted attribute {name}: {err}") from None
     return fitted
 
 
@@ -130,15 +130,16 @@ def _classes_array(classes: np.ndarray) -> np.ndarray:
     return classes
 
 
-def save(path, estimator: LRNClassifier, preprocessing=None, metadata: dict | None = None):
-    """Write a fitted estimator (and its preprocessing) to ``path``, atomically.
+def save(path, model, preprocessing=None, metadata: dict | None = None):
+    """Write a fitted network (and its preprocessing) to ``path``, atomically.
 
     Parameters
     ----------
     path : str or path-like
         Destination, conventionally ``*.lrnet``.
-    estimator : LRNClassifier
-        A fitted estimator.
+    model : FittedNetwork or a fitted estimator
+        The description, or an object whose ``fitted_network()`` returns it (a
+        fitted :class:`~lrnet.LRNClassifier`).
     preprocessing : lrnet.data.Preprocessor or None
         Tabular preprocessing to store with it (as plain data).
     metadata : dict or None
@@ -149,23 +150,22 @@ def save(path, estimator: LRNClassifier, preprocessing=None, metadata: dict | No
     pathlib.Path
         The path written.
     """
-    check_is_fitted(estimator, "coefs_")
-    arrays = {f"coef_{i}": np.ascontiguousarray(w) for i, w in enumerate(estimator.coefs_)}
-    arrays.update(
-        {f"intercept_{i}": np.ascontiguousarray(b) for i, b in enumerate(estimator.intercepts_)}
-    )
-    arrays["classes"] = _classes_array(np.asarray(estimator.classes_))
-    if "feature_names_in_" in vars(estimator):
-        arrays["feature_names_in"] = np.asarray(estimator.feature_names_in_, dtype=str)
+    fitted = model if isinstance(model, FittedNetwork) else model.fitted_network()
+    coefs, intercepts = fitted.layout.views(fitted.params)
+    arrays = {f"coef_{i}": np.ascontiguousarray(w) for i, w in enumerate(coefs)}
+    arrays.update({f"intercept_{i}": np.ascontiguousarray(b) for i, b in enumerate(intercepts)})
+    arrays["classes"] = _classes_array(np.asarray(fitted.classes))
+    if fitted.feature_names is not None:
+        arrays["feature_names_in"] = np.asarray(fitted.feature_names, dtype=str)
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "lrnet_version": __version__,
-        "estimator": type(estimator).__name__,
-        "params": _params(estimator),
-        "fitted": _fitted(estimator),
-        "label_type": estimator._label_binarizer.y_type_,
-        "classes_dtype": str(np.asarray(estimator.classes_).dtype),
+        "estimator": fitted.estimator,
+        "params": _params(fitted.hyperparameters),
+        "fitted": _fitted(fitted.attributes),
+        "label_type": fitted.label_type,
+        "classes_dtype": str(np.asarray(fitted.classes).dtype),
         "arrays": {name: _describe(a) for name, a in arrays.items()},
         "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
         "metadata": to_json(metadata or {}),
@@ -209,7 +209,7 @@ def load(path) -> Model:
 
     header, arrays = read_file(path)
     try:
-        estimator = _rebuild_estimator(header, arrays)
+        estimator = _build_estimator(read_fitted(header, arrays))
         spec = header.get("preprocessing")
         preprocessor = None if spec is None else Preprocessor.from_dict(spec, str(path))
         metadata = from_json(header.get("metadata") or {})
@@ -221,7 +221,7 @@ def load(path) -> Model:
     return Model(estimator, preprocessor, metadata, header, str(path))
 
 
-def load_estimator(path) -> LRNClassifier:
+def load_estimator(path):
     """The :class:`~lrnet.LRNClassifier` stored in ``path`` (see :func:`load`)."""
     return load(path).estimator
 
@@ -352,70 +352,31 @@ def _layer_arrays(header: dict, arrays: dict) -> tuple[list, list]:
     return coefs, intercepts
 
 
-def _rebuild_estimator(header: dict, arrays: dict) -> LRNClassifier:
+def read_fitted(header: dict, arrays: dict) -> FittedNetwork:
+    """The :class:`FittedNetwork` of a checked header and its arrays."""
     coefs, intercepts = _layer_arrays(header, arrays)
-    estimator = LRNClassifier()
-    known = estimator.get_params(deep=False)
-    # callbacks are behaviour, never state: a file cannot supply them
-    params = {
-        k: v for k, v in from_json(header["params"]).items() if k in known and k != "callbacks"
-    }
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    estimator.set_params(**params)
-    estimator._validate_params()  # the estimator's own checks: a ValueError names the param
-    hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
-    check_dropout(estimator.dropout, len(hidden))
     layout = Layout(tuple([coefs[0].shape[0]] + [w.shape[1] for w in coefs]))
-    flat = layout.pack(coefs, intercepts, coefs[0].dtype)
-    estimator.coefs_, estimator.intercepts_ = layout.views(flat)
-    for name, value in from_json(header["fitted"]).items():
-        if not (
-            name.isidentifier()
-            and name.endswith("_")
-            and not name.startswith("_")
-            and name not in SPECIAL
-            and name not in known
-        ):
-            raise ValueError(f"unexpected fitted attribute {name!r}")
-        setattr(estimator, name, value)
-    if "feature_names_in" in arrays:
-        estimator.feature_names_in_ = arrays["feature_names_in"].astype(object)
-    _restore_labels(estimator, header, arrays["classes"])
-    _check_shapes(estimator, layout)
-    estimator._rng = make_rng(estimator.random_state)
-    return estimator
-
-
-def _restore_labels(estimator, header: dict, classes: np.ndarray) -> None:
-    label_type = header["label_type"]
-    binarizer = LabelBinarizer()
-    if label_type == "multilabel-indicator":
-        binarizer.fit(np.eye(len(classes), dtype=int))
-    else:
-        binarizer.fit(classes)
-    if binarizer.y_type_ != label_type or not np.array_equal(binarizer.classes_, classes):
-        raise ValueError(f"classes {classes.tolist()!r} do not fit label type {label_type!r}")
+    names = arrays.get("feature_names_in")
+    classes = arrays["classes"]
     if header.get("classes_dtype") == "object":
         classes = classes.astype(object)
-        binarizer.classes_ = classes
-    estimator._label_binarizer = binarizer
-    estimator.classes_ = binarizer.classes_
+    return FittedNetwork(
+        layer_units=layout.layer_units,
+        activation=str(header["params"].get("activation", "relu")),
+        label_type=header["label_type"],
+        params=layout.pack(coefs, intercepts, coefs[0].dtype),
+        classes=classes,
+        feature_names=None if names is None else names.astype(object),
+        hyperparameters=from_json(header["params"]),
+        attributes=from_json(header["fitted"]),
+        estimator=header.get("estimator") or "LRNClassifier",
+    )
 
 
-def _check_shapes(estimator, layout: Layout) -> None:
-    units = layout.layer_units
-    expected = {"n_features_in_": units[0], "n_outputs_": units[-1], "n_layers_": len(units)}
-    for name, value in expected.items():
-        if getattr(estimator, name, None) != value:
-            raise ValueError(
-                f"{name} is {getattr(estimator, name, None)!r}, the weights say {value}"
-            )
-    hidden = tuple(units[1:-1])
-    if tuple(int(h) for h in np.atleast_1d(estimator.hidden_layer_sizes)) != hidden:
+def _build_estimator(fitted: FittedNetwork):
+    cls = ESTIMATORS.get(fitted.estimator)
+    if cls is None:
         raise ValueError(
-            f"hidden_layer_sizes {estimator.hidden_layer_sizes!r} does not "
-            f"match the weights {hidden}"
+            f"estimator {fitted.estimator!r} is not one this lrnet knows ({sorted(ESTIMATORS)})"
         )
-    if estimator.out_activation_ not in ("softmax", "logistic"):
-        raise ValueError(f"unknown output activation {estimator.out_activation_!r}")
+    return cls.from_fitted(fitted)

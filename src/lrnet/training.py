@@ -1,11 +1,14 @@
 """The one training loop: ``fit_loop -> run_epoch -> train_step``.
 
-Stochastic solvers (sgd, adam, adamw) run here; lbfgs is a full-batch call into SciPy
-(:func:`fit_lbfgs`).  Everything an epoch needs is allocated before the first step:
-the batch buffers, the activations, deltas and dropout masks
-(:class:`lrnet.network.Workspace`), the gradient buffer and the optimizer state.
-Batches are gathered with ``np.take(..., out=)`` into those buffers, so the step loop
-allocates no arrays.
+``fit_loop`` reads batches from a batch source (:mod:`lrnet.sources`), computes each
+batch's loss and gradient with the step function it is handed, and applies an
+optimizer bound to its hyperparameters (:mod:`lrnet.optim`).  The moment between the
+gradient and the update is where gradient clipping lives, and where a data-parallel
+step function would all-reduce.  Everything an epoch needs is allocated before the
+first step: the batch buffers (by the source), the activations, deltas and dropout
+masks (:class:`lrnet.network.Workspace`), the gradient buffer and the optimizer
+state, so the step loop allocates no arrays.  lbfgs is a full-batch call into SciPy
+(:func:`fit_lbfgs`).
 """
 
 from __future__ import annotations
@@ -17,17 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .callbacks import ConvergenceMonitor, call_hooks
-from .network import Net, Workspace, full_batch_value_and_grad, value_and_grad
-from .optim import adam, lbfgs, sgd
-from .optim.schedules import ADAPTIVE_FACTOR, STEP_SCHEDULES, epoch_end_lr, step_lr
+from .callbacks import BestWeights, ConvergenceMonitor, call_hooks
+from .errors import DivergenceError
+from .kernels import Kernels
+from .network import Net, full_batch_value_and_grad, value_and_grad
+from .optim import OPTIMIZERS, Optimizer, lbfgs
+from .optim.schedules import STEP_SCHEDULES, epoch_end_lr, step_lr
+from .sources import ArraySource, BatchSource
 
+__all__ = ["ArraySource", "BatchSource", "DivergenceError", "fit_lbfgs", "fit_loop"]
 
-class DivergenceError(ValueError):
-    """Training produced a non-finite loss or non-finite weights."""
+#: the signature of a step function: ``(params, grads, X, Y, sample_weight, masks) -> loss``
+StepFn = Callable[..., float]
 
 
 def divergence_error(epoch: int, lr: float | None) -> DivergenceError:
@@ -92,52 +98,19 @@ class State:
     history: list = field(default_factory=list)
 
 
-def init_state(config: Config, params: np.ndarray) -> State:
+def make_optimizer(config: Config, kernels: Kernels) -> Optimizer | None:
+    """The bound optimizer of ``config.solver`` (None for lbfgs, which has no state)."""
+    build = OPTIMIZERS.get(config.solver)
+    return None if build is None else build(config, kernels)
+
+
+def init_state(config: Config, params: np.ndarray, optimizer: Optimizer | None) -> State:
     """Fresh optimizer state and stopping monitor."""
-    opt = sgd if config.solver == "sgd" else adam
     return State(
-        opt_state=opt.init(params),
+        opt_state=None if optimizer is None else optimizer.init(params),
         lr=config.learning_rate_init,
         monitor=ConvergenceMonitor(config.tol, config.n_iter_no_change, config.early_stopping),
     )
-
-
-class Batches:
-    """Preallocated batch buffers and a gather into them, reused every epoch."""
-
-    def __init__(self, X, Y, sample_weight, batch_size: int):
-        self.X, self.Y, self.sw = X, Y, sample_weight
-        self.n = X.shape[0]
-        self.batch_size = min(batch_size, self.n)
-        self.n_batches = math.ceil(self.n / self.batch_size)
-        self.dense = not sp.issparse(X)
-        bs = self.batch_size
-        self.Xb = np.empty((bs, X.shape[1]), X.dtype) if self.dense else None
-        self.Yb = np.empty((bs, Y.shape[1]), Y.dtype)
-        self.swb = None if sample_weight is None else np.empty(bs, sample_weight.dtype)
-
-    def epoch(self, order: np.ndarray | None):
-        """Yield ``(X_batch, Y_batch, sw_batch)``; ``order=None`` keeps the data's order."""
-        bs, n = self.batch_size, self.n
-        for start in range(0, n, bs):
-            stop = min(start + bs, n)
-            if order is None:
-                sw = None if self.sw is None else self.sw[start:stop]
-                yield self.X[start:stop], self.Y[start:stop], sw
-                continue
-            idx = order[start:stop]
-            m = stop - start
-            # mode="clip": the indices are a permutation of range(n), always in bounds, and
-            # the default mode="raise" writes through a temporary copy of ``out`` (NumPy
-            # buffers it so that a bad index leaves ``out`` untouched): measured 1.5x
-            # slower for a 1024 x 784 float32 batch.
-            if self.dense:
-                Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m], mode="clip")
-            else:
-                Xb = self.X[idx]  # a sparse batch: rows of the CSR matrix
-            Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m], mode="clip")
-            swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m], mode="clip")
-            yield Xb, Yb, swb
 
 
 def clip_grad_norm(grads: np.ndarray, max_norm: float) -> float:
@@ -153,103 +126,150 @@ def clip_grad_norm(grads: np.ndarray, max_norm: float) -> float:
     return norm
 
 
-def train_step(net, params, grads, Xb, Yb, swb, config: Config, state: State, work, masks):
+def local_step(net: Net, alpha: float, work) -> StepFn:
+    """The step function of one process: :func:`lrnet.network.value_and_grad`.
+
+    A data-parallel step function has the same signature: it sums the per-shard
+    losses and gradients (weighted by their shares of the rows) and adds the L2 term
+    once, as :func:`lrnet.network.full_batch_value_and_grad` does over row blocks.
+    """
+
+    def step(params, grads, Xb, Yb, swb, masks):
+        return value_and_grad(net, params, grads, Xb, Yb, swb, alpha, work, masks)
+
+    return step
+
+
+def train_step(step_fn: StepFn, optimizer: Optimizer, params, grads, batch, masks, config, state):
     """One gradient step on one batch; returns the batch objective."""
-    loss = value_and_grad(net, params, grads, Xb, Yb, swb, config.alpha, work, masks)
+    loss = step_fn(params, grads, *batch, masks)
     if config.max_grad_norm is not None:
         clip_grad_norm(grads, config.max_grad_norm)
-    if config.solver == "sgd":
-        state.opt_state = sgd.update(
-            params, grads, state.opt_state, state.lr, config.momentum, config.nesterovs_momentum
-        )
-    else:
-        state.opt_state = adam.update(
-            params,
-            grads,
-            state.opt_state,
-            state.lr,
-            config.beta_1,
-            config.beta_2,
-            config.epsilon,
-            config.weight_decay if config.solver == "adamw" else 0.0,
-        )
+    state.opt_state = optimizer.update(params, grads, state.opt_state, state.lr)
     state.step += 1
     return loss
 
 
-def run_epoch(net, params, grads, batches: Batches, config, state, work, rng, total_steps):
-    """One pass over the data; returns the mean batch objective, weighted by batch size."""
-    order = rng.permutation(batches.n) if config.shuffle else None
-    per_step = config.learning_rate in STEP_SCHEDULES
-    total = 0.0
-    for Xb, Yb, swb in batches.epoch(order):
+@dataclass
+class Run:
+    """What the epochs of one :func:`fit_loop` call share: its bookkeeping, in one place."""
+
+    net: Net
+    params: np.ndarray
+    grads: np.ndarray
+    source: BatchSource
+    config: Config
+    state: State
+    optimizer: Optimizer
+    step_fn: StepFn
+    work: object
+    rng: np.random.Generator
+    total_steps: int | None
+    validate: Callable[[np.ndarray], tuple[float, float]] | None = None
+    callbacks: tuple = ()
+    best: BestWeights | None = None
+
+    def set_step_lr(self) -> None:
+        """Under a per-step schedule, the rate of the next step."""
+        c = self.config
+        if c.learning_rate in STEP_SCHEDULES:
+            self.state.lr = step_lr(
+                c.learning_rate,
+                self.state.step,
+                self.total_steps,
+                c.learning_rate_init,
+                c.warmup_fraction,
+            )
+
+
+def run_epoch(run: Run) -> tuple[float, int]:
+    """One pass over the source: ``(mean batch objective weighted by size, rows seen)``."""
+    config, state, rng = run.config, run.state, run.rng
+    total, rows = 0.0, 0
+    for batch in run.source.epoch(rng):
+        m = batch[0].shape[0]
+        rows += m
+        swb = batch[2]
         if swb is not None and not swb.any():
             continue  # every row weighs zero: nothing to learn from this batch
-        if per_step:
-            state.lr = step_lr(
-                config.learning_rate,
-                state.step,
-                total_steps,
-                config.learning_rate_init,
-                config.warmup_fraction,
-            )
-        masks = work.draw_masks(rng, config.dropout) if config.dropout else None
-        loss = train_step(net, params, grads, Xb, Yb, swb, config, state, work, masks)
+        run.set_step_lr()
+        masks = run.work.draw_masks(rng, config.dropout) if config.dropout else None
+        loss = train_step(
+            run.step_fn, run.optimizer, run.params, run.grads, batch, masks, config, state
+        )
         if not math.isfinite(loss):
             raise divergence_error(state.n_iter + 1, config.learning_rate_init)
-        total += loss * Xb.shape[0]
-    return total / batches.n
+        total += loss * m
+    n = run.source.n_samples if run.source.n_samples is not None else rows
+    return total / n, n
+
+
+def total_steps(config: Config, source: BatchSource) -> int | None:
+    """Steps of the whole run, for a per-step schedule; None when no schedule needs it."""
+    n = source.n_samples
+    if n is None:
+        if config.learning_rate in STEP_SCHEDULES:
+            raise ValueError(
+                f"learning_rate={config.learning_rate!r} sets the rate from the total number "
+                "of steps, but this batch source does not know how many rows it holds "
+                "(n_samples is None). Use learning_rate='constant', 'invscaling' or "
+                "'adaptive' with it, or give the source its n_samples."
+            )
+        return None
+    return config.max_iter * math.ceil(n / source.batch_size)
 
 
 def fit_loop(
     net: Net,
     params: np.ndarray,
-    X,
-    Y,
-    sample_weight,
+    source: BatchSource,
     config: Config,
     state: State,
     rng: np.random.Generator,
     max_epochs: int,
+    optimizer: Optimizer,
     validate: Callable[[np.ndarray], tuple[float, float]] | None = None,
     callbacks=(),
+    step_fn: StepFn | None = None,
 ) -> np.ndarray:
-    """Train ``params`` in place for up to ``max_epochs`` epochs.
+    """Train ``params`` in place for up to ``max_epochs`` epochs over ``source``.
 
     ``validate(params) -> (loss, score)`` evaluates the held-out split, when there is one.
+    ``step_fn`` computes a batch's loss and gradient (default: :func:`local_step`).
     Returns the parameters to keep: the best ones under ``config.early_stopping``.
     """
-    batches = Batches(X, Y, sample_weight, config.batch_size)
-    work = Workspace(net.layout, batches.batch_size, params.dtype, config.dropout)
-    grads = np.empty_like(params)
-    total_steps = config.max_iter * batches.n_batches
-    best = params.copy() if config.early_stopping else None
+    work = net.workspace(source.batch_size, params.dtype, config.dropout)
+    run = Run(
+        net=net,
+        params=params,
+        grads=np.empty_like(params),
+        source=source,
+        config=config,
+        state=state,
+        optimizer=optimizer,
+        step_fn=step_fn or local_step(net, config.alpha, work),
+        work=work,
+        rng=rng,
+        total_steps=total_steps(config, source),
+        validate=validate,
+        callbacks=tuple(callbacks),
+        best=BestWeights(params, record_now=True) if config.early_stopping else None,
+    )
     call_hooks(
-        callbacks,
+        run.callbacks,
         "on_train_begin",
-        {"params": params, "n_samples": batches.n, "max_epochs": max_epochs},
+        {"params": params, "n_samples": source.n_samples, "max_epochs": max_epochs},
     )
     reached_max = False
     for epoch in range(max_epochs):
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
-            stop = _epoch(
-                net,
-                params,
-                grads,
-                batches,
-                config,
-                state,
-                work,
-                rng,
-                total_steps,
-                validate,
-                callbacks,
-                best,
-            )
+            stop = _epoch(run)
         if stop:
             break
         reached_max = epoch == max_epochs - 1
-    call_hooks(callbacks, "on_train_end", {"params": params, "history": state.history})
+    call_hooks(run.callbacks, "on_train_end", {"params": params, "history": state.history})
+    if run.best is not None:  # after the callbacks: early_stopping's best weights win
+        run.best.restore()
     if reached_max and max_epochs == config.max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) reached and the "
@@ -257,42 +277,34 @@ def fit_loop(
             ConvergenceWarning,
             stacklevel=3,
         )
-    return best if best is not None else params
+    return params
 
 
-def _epoch(
-    net, params, grads, batches, config, state, work, rng, total_steps, validate, callbacks, best
-) -> bool:
+def _epoch(run: Run) -> bool:
     """One epoch plus its bookkeeping: history, validation, callbacks, stopping rule.
 
     Returns True when training should stop.
     """
+    config, state, params = run.config, run.state, run.params
     started = time.perf_counter()
-    if config.learning_rate in STEP_SCHEDULES:
-        state.lr = step_lr(
-            config.learning_rate,
-            state.step,
-            total_steps,
-            config.learning_rate_init,
-            config.warmup_fraction,
-        )
+    run.set_step_lr()
     lr_used = state.lr  # the rate of the epoch's first step
-    loss = run_epoch(net, params, grads, batches, config, state, work, rng, total_steps)
+    loss, n = run_epoch(run)
     if not math.isfinite(float(params.sum())):
         raise divergence_error(state.n_iter + 1, config.learning_rate_init)
     state.n_iter += 1
-    state.t += batches.n
+    state.t += n
     state.loss = loss
     state.loss_curve.append(loss)
-    val_loss, score = validate(params) if validate is not None else (None, None)
+    val_loss, score = run.validate(params) if run.validate is not None else (None, None)
     if score is not None and config.early_stopping:
         state.validation_scores.append(score)
     if config.verbose:
         print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
         if score is not None:
             print(f"Validation score: {score:f}")
-    if state.monitor.update(loss, score) and best is not None:
-        np.copyto(best, params)
+    if state.monitor.update(loss, score) and run.best is not None:
+        run.best.record()
     logs = {
         "epoch": state.n_iter,
         "loss": loss,
@@ -306,16 +318,14 @@ def _epoch(
         state.lr = epoch_end_lr(
             config.learning_rate, state.lr, config.learning_rate_init, config.power_t, state.t
         )
-    stop = call_hooks(callbacks, "on_epoch_end", state.n_iter - 1, logs)
+    stop = call_hooks(run.callbacks, "on_epoch_end", state.n_iter - 1, logs)
     return _apply_stopping_rule(config, state) or stop
 
 
 def _apply_stopping_rule(config: Config, state: State) -> bool:
     """scikit-learn's tol / n_iter_no_change rule; True means stop."""
-    schedule = config.learning_rate if config.learning_rate in ("adaptive",) else "constant"
-    decision = state.monitor.decide(schedule, state.lr)
+    decision, state.lr = state.monitor.decide(config.learning_rate, state.lr)
     if decision == "reduce_lr":
-        state.lr /= ADAPTIVE_FACTOR
         if config.verbose:
             print(f"{state.monitor.stop_message()} Setting learning rate to {state.lr:f}")
         return False
@@ -339,7 +349,7 @@ def lbfgs_block_rows(X) -> int:
 
 def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State, callbacks=()):
     """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``."""
-    work = Workspace(net.layout, min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
+    work = net.workspace(min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
     grads, block_grads = np.empty_like(params), np.empty_like(params)
 
     def fun():

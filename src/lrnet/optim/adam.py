@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .base import Optimizer
+
 
 class AdamState(NamedTuple):
     """Step count, first and second moments, and a scratch buffer."""
@@ -75,3 +77,16 @@ def update(
     np.divide(m, s, out=s)
     params -= s
     return state._replace(count=t)
+
+
+def adam(beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0, kernels=None) -> Optimizer:
+    """Adam (``weight_decay=0``) or AdamW with bound hyperparameters.
+
+    ``kernels``: the fit's kernel set, which may replace :func:`update`.
+    """
+    body = update if kernels is None else kernels.update("adam", update)
+
+    def step(params, grads, state, lr):
+        return body(params, grads, state, lr, beta_1, beta_2, epsilon, weight_decay)
+
+    return Optimizer("adamw" if weight_decay else "adam", init, step)

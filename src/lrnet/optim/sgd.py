@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .base import Optimizer
+
 
 class SGDState(NamedTuple):
     """Velocity, plus one scratch buffer so that a step allocates nothing."""
@@ -50,3 +52,13 @@ def update(
     else:
         params += v
     return state
+
+
+def sgd(momentum=0.9, nesterov=True, kernels=None) -> Optimizer:
+    """SGD with bound (Nesterov) momentum; ``kernels`` may replace :func:`update`."""
+    body = update if kernels is None else kernels.update("sgd", update)
+
+    def step(params, grads, state, lr):
+        return body(params, grads, state, lr, momentum, nesterov)
+
+    return Optimizer("sgd", init, step)

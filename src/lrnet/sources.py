@@ -1,0 +1,111 @@
+"""Batch sources: what the training loop reads its minibatches from.
+
+A source has ``n_samples`` (an int, or None when the length is not known before an
+epoch ends, as for a stream) and ``batch_size``, and ``epoch(rng)`` yields
+``(X_batch, Y_batch, sample_weight_batch)`` for one pass over the data
+(``sample_weight_batch`` is None without weights).  The batches may be views into
+buffers that the source reuses: the loop consumes each batch before asking for the
+next.  :class:`ArraySource` is the in-memory source; out-of-core and Dask sources
+plug in with the same two attributes and one method.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.model_selection import train_test_split
+
+Batch = tuple[object, np.ndarray, "np.ndarray | None"]
+
+
+class BatchSource(Protocol):
+    """The interface of :func:`lrnet.training.fit_loop`'s data."""
+
+    n_samples: int | None
+    batch_size: int
+
+    def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
+        """Yield the batches of one pass."""
+        ...
+
+
+class ArraySource:
+    """Arrays in memory, gathered into preallocated batch buffers reused every epoch.
+
+    ``shuffle=True`` draws a permutation from ``rng`` at the start of each epoch;
+    ``False`` keeps the data's order and yields slices (no copy).
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool = True):
+        self.X, self.Y, self.sw = X, Y, sample_weight
+        self.shuffle = shuffle
+        self.n_samples = X.shape[0]
+        self.batch_size = min(batch_size, self.n_samples)
+        self.n_batches = math.ceil(self.n_samples / self.batch_size)
+        self.dense = not sp.issparse(X)
+        bs = self.batch_size
+        self.Xb = np.empty((bs, X.shape[1]), X.dtype) if self.dense else None
+        self.Yb = np.empty((bs, Y.shape[1]), Y.dtype)
+        self.swb = None if sample_weight is None else np.empty(bs, sample_weight.dtype)
+
+    def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
+        """Yield ``(X_batch, Y_batch, sw_batch)`` in a fresh order (or the data's)."""
+        order = rng.permutation(self.n_samples) if self.shuffle else None
+        bs, n = self.batch_size, self.n_samples
+        for start in range(0, n, bs):
+            stop = min(start + bs, n)
+            if order is None:
+                sw = None if self.sw is None else self.sw[start:stop]
+                yield self.X[start:stop], self.Y[start:stop], sw
+                continue
+            idx = order[start:stop]
+            m = stop - start
+            # mode="clip": the indices are a permutation of range(n), always in bounds, and
+            # the default mode="raise" writes through a temporary copy of ``out`` (NumPy
+            # buffers it so that a bad index leaves ``out`` untouched): measured 1.5x
+            # slower for a 1024 x 784 float32 batch.
+            if self.dense:
+                Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m], mode="clip")
+            else:
+                Xb = self.X[idx]  # a sparse batch: rows of the CSR matrix
+            Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m], mode="clip")
+            swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m], mode="clip")
+            yield Xb, Yb, swb
+
+
+def split_validation(X, Y, y, sample_weight, fraction: float, rng: np.random.Generator):
+    """Hold out ``fraction`` of the rows (stratified by ``y`` when it is 1-D).
+
+    Returns ``((X_train, Y_train, sw_train), (X_val, Y_val, y_val, sw_val))``, the
+    training part contiguous (CSR when sparse).  Too small a split is an error that
+    says how to fix it.
+    """
+    stratify = y if y.ndim == 1 else None
+    seed = int(rng.integers(np.iinfo(np.int32).max))
+    arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
+    too_small = (
+        f"The validation set is too small for validation_fraction={fraction} of "
+        f"{X.shape[0]} samples"
+    )
+    fix = "Increase 'validation_fraction' or the size of your dataset."
+    if not fraction:
+        raise ValueError(f"{too_small}: it is empty. {fix}")
+    try:
+        parts = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError as err:  # e.g. fewer validation rows than classes
+        raise ValueError(f"{too_small} ({err}). {fix}") from None
+    X_tr, X_val, Y_tr, Y_val, _, y_val = parts[:6]
+    sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(f"{too_small} ({X_val.shape[0]} sample(s)). {fix}")
+    if sw_val is not None and not sw_val.any():
+        raise ValueError(
+            f"Every one of the {X_val.shape[0]} validation samples has sample_weight 0, "
+            f"so they cannot score the model. {fix} Or drop the rows of weight 0."
+        )
+    X_tr = X_tr.tocsr() if sp.issparse(X_tr) else np.ascontiguousarray(X_tr)
+    return (X_tr, np.ascontiguousarray(Y_tr), sw_tr), (X_val, Y_val, y_val, sw_val)
