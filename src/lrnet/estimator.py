@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     check_is_fitted,
     check_random_state,
-    column_or_1d,
     validate_data,
 )
 
 from . import persistence, targets, training
 from .activations import ACTIVATIONS
+from .config import config_from_params, fitted_attributes, next_state
 from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
 from .heads import head_for
 from .initializers import INITS, init_flat
@@ -36,10 +32,9 @@ from .validation import (
     check_dropout,
     check_finite,
     check_hidden_layer_sizes,
-    check_indicator_values,
-    check_lengths,
     explain_conversion_error,
     suggest_option,
+    validate_fit_data,
 )
 
 #: every solver: lbfgs (full batch, SciPy) and the registered stochastic optimizers
@@ -341,7 +336,7 @@ default='constant'
                 "partial_fit does not support early_stopping=True: there is no fixed data "
                 "set to hold out. Set early_stopping=False, or use fit."
             )
-        X, y = self._validate_fit_data(X, y, reset)
+        X, y = validate_fit_data(self, X, y, reset)
         if reset:
             self._label_binarizer = targets.fit_labels(y, classes, incremental)
             self.classes_ = self._label_binarizer.classes_
@@ -359,9 +354,10 @@ default='constant'
             params = init_flat(layout, self.activation, rng, X.dtype, self.init)
         else:
             params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
-        config = self._config(X.shape[0], len(hidden))
+        config = config_from_params(self.get_params(deep=False), X.shape[0], len(hidden))
         optimizer = training.make_optimizer(config, kernels)
-        state = self._next_state(config, params, optimizer, reset, incremental)
+        old = getattr(self, "_state", None)
+        state = next_state(old, vars(self), config, params, optimizer, reset, incremental)
 
         params = self._train(
             net, params, X, Y, y, sample_weight, config, state, optimizer, rng, incremental
@@ -371,7 +367,8 @@ default='constant'
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layout.layer_units)
         self.out_activation_ = head.link
-        self._publish(config, state)
+        for name, value in fitted_attributes(config, state).items():
+            setattr(self, name, value)
         return self
 
     def _train(self, net, params, X, Y, y, sw, config, state, optimizer, rng, incremental):
@@ -405,127 +402,7 @@ default='constant'
 
         return (*train, validate)
 
-    def _config(self, n_samples: int, n_hidden: int) -> training.Config:
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            batch_size = min(int(self.batch_size), n_samples)
-            if self.solver in STOCHASTIC and self.batch_size > n_samples:
-                warnings.warn(
-                    f"batch_size={self.batch_size} is larger than the {n_samples} training "
-                    f"samples; it is clipped to {n_samples}.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-        return training.Config(
-            solver=self.solver,
-            learning_rate_init=self.learning_rate_init,
-            learning_rate=self.learning_rate,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            nesterovs_momentum=self.nesterovs_momentum,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-            alpha=self.alpha,
-            batch_size=batch_size,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            shuffle=self.shuffle,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
-            verbose=bool(self.verbose),
-            weight_decay=self.weight_decay,
-            warmup_fraction=self.warmup_fraction,
-            max_grad_norm=self.max_grad_norm,
-            dropout=check_dropout(self.dropout, n_hidden),
-        )
-
-    def _next_state(self, config, params, optimizer, reset, incremental) -> training.State:
-        old = getattr(self, "_state", None)
-        if old is None and not reset and hasattr(self, "loss_curve_"):
-            old = self._state_from_attributes(config, params, optimizer)
-        if old is None or reset:
-            return training.init_state(config, params, optimizer)
-        if incremental:
-            old.n_iter = 0
-            return old
-        # warm start: keep the history and the stopping monitor, restart the optimizer
-        fresh = training.init_state(config, params, optimizer)
-        # copies, so that a fit that fails leaves the fitted model's history alone
-        fresh.monitor = copy.deepcopy(old.monitor)
-        fresh.loss_curve = list(old.loss_curve)
-        fresh.validation_scores = list(old.validation_scores)
-        fresh.history = list(old.history)
-        fresh.t = old.t
-        return fresh
-
-    def _state_from_attributes(self, config, params, optimizer) -> training.State:
-        """The history of a model that was loaded from a file (it has no ``_state``).
-
-        A warm start then extends ``loss_curve_`` and ``history_`` as it does in the
-        process that trained the model; the optimizer and the stopping rule start
-        fresh, as they do for every warm start.
-        """
-        state = training.init_state(config, params, optimizer)
-        state.loss_curve = list(self.loss_curve_)
-        state.history = list(getattr(self, "history_", None) or [])
-        state.validation_scores = list(getattr(self, "validation_scores_", None) or [])
-        state.t = int(getattr(self, "t_", 0) or 0)
-        return state
-
-    def _publish(self, config, state) -> None:
-        """Copy the training state into scikit-learn's fitted attributes."""
-        self.n_iter_ = state.n_iter
-        self.t_ = state.t
-        self.loss_ = state.loss
-        self.loss_curve_ = list(state.loss_curve)
-        self.history_ = list(state.history)
-        if config.early_stopping:
-            self.validation_scores_ = list(state.validation_scores)
-            self.best_validation_score_ = state.monitor.best_validation_score
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
-
     # ------------------------------------------------------------------ data
-    def _validate_fit_data(self, X, y, reset):
-        if y is None:
-            raise ValueError(
-                "LRNClassifier requires y to be passed, but the target y is None. "
-                "Pass the class labels as the second argument of fit."
-            )
-        check_lengths(X, y)
-        try:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                reset=reset,
-                accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32],
-                multi_output=True,
-                ensure_all_finite=False,
-                y_numeric=False,
-            )
-        except (ValueError, TypeError) as err:
-            raise explain_conversion_error(err, X) from None
-        check_finite(X)
-        if sp.issparse(X):
-            X = X.tocsr()
-            X.sort_indices()
-        if sp.issparse(y):
-            y = y.toarray()  # a sparse indicator matrix: n_samples x n_labels, small
-        check_classification_targets(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim == 2 and type_of_target(y).startswith("multilabel"):
-            check_indicator_values(y)
-        return X, y
-
     # ------------------------------------------------------------------ prediction
     def _is_plain_input(self, X) -> bool:
         """Whether ``X`` is a well-formed float array for the fast predict path.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .heads import Head, head_for
+from .heads import HEADS, Head, head_for
 from .network import Layout, predict_logits
 
 #: fitted attributes that the description holds as arrays, not in ``attributes``
@@ -97,7 +97,7 @@ class FittedNetwork:
             sizes = self.hyperparameters.get("hidden_layer_sizes")
         if tuple(int(h) for h in np.atleast_1d(sizes)) != hidden:
             raise ValueError(f"hidden_layer_sizes {sizes!r} does not match the weights {hidden}")
-        if self.attributes.get("out_activation_") not in ("softmax", "logistic"):
+        if self.attributes.get("out_activation_") not in {h.link for h in HEADS.values()}:
             raise ValueError(
                 f"unknown output activation {self.attributes.get('out_activation_')!r}"
             )

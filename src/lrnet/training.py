@@ -17,20 +17,30 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .callbacks import BestWeights, ConvergenceMonitor, call_hooks
+from .callbacks import BestWeights, call_hooks
+from .config import Config, State, init_state, make_optimizer
 from .errors import DivergenceError
-from .kernels import Kernels
 from .network import Net, full_batch_value_and_grad, value_and_grad
-from .optim import OPTIMIZERS, Optimizer, lbfgs
+from .optim import Optimizer, lbfgs
 from .optim.schedules import STEP_SCHEDULES, epoch_end_lr, step_lr
 from .sources import ArraySource, BatchSource
 
-__all__ = ["ArraySource", "BatchSource", "DivergenceError", "fit_lbfgs", "fit_loop"]
+__all__ = [
+    "ArraySource",
+    "BatchSource",
+    "Config",
+    "DivergenceError",
+    "State",
+    "fit_lbfgs",
+    "fit_loop",
+    "init_state",
+    "make_optimizer",
+]
 
 #: the signature of a step function: ``(params, grads, X, Y, sample_weight, masks) -> loss``
 StepFn = Callable[..., float]
@@ -51,65 +61,6 @@ def divergence_error(epoch: int, lr: float | None) -> DivergenceError:
         f"Training diverged at epoch {epoch}: the loss or the weights became non-finite "
         f"(NaN or inf) with {cause}. {fix}, or increase alpha. The model was left as it "
         "was before this fit."
-    )
-
-
-@dataclass
-class Config:
-    """Hyperparameters the loop reads; built by the estimator."""
-
-    solver: str
-    learning_rate_init: float
-    learning_rate: str = "constant"
-    power_t: float = 0.5
-    momentum: float = 0.9
-    nesterovs_momentum: bool = True
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-8
-    weight_decay: float = 0.0
-    alpha: float = 1e-4
-    batch_size: int = 200
-    max_iter: int = 200
-    max_fun: int = 15000
-    shuffle: bool = True
-    tol: float = 1e-4
-    n_iter_no_change: int = 10
-    early_stopping: bool = False
-    verbose: bool = False
-    warmup_fraction: float = 0.0
-    max_grad_norm: float | None = None
-    dropout: list | None = None
-
-
-@dataclass
-class State:
-    """What persists between epochs and between ``partial_fit`` calls."""
-
-    opt_state: object
-    lr: float
-    monitor: ConvergenceMonitor
-    t: int = 0
-    step: int = 0
-    n_iter: int = 0
-    loss: float = np.nan
-    loss_curve: list = field(default_factory=list)
-    validation_scores: list = field(default_factory=list)
-    history: list = field(default_factory=list)
-
-
-def make_optimizer(config: Config, kernels: Kernels) -> Optimizer | None:
-    """The bound optimizer of ``config.solver`` (None for lbfgs, which has no state)."""
-    build = OPTIMIZERS.get(config.solver)
-    return None if build is None else build(config, kernels)
-
-
-def init_state(config: Config, params: np.ndarray, optimizer: Optimizer | None) -> State:
-    """Fresh optimizer state and stopping monitor."""
-    return State(
-        opt_state=None if optimizer is None else optimizer.init(params),
-        lr=config.learning_rate_init,
-        monitor=ConvergenceMonitor(config.tol, config.n_iter_no_change, config.early_stopping),
     )
 
 

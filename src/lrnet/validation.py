@@ -8,7 +8,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 
 _IMPUTE_HINT = (
     "Impute or drop them first, for example with sklearn.impute.SimpleImputer in a Pipeline, "
@@ -184,3 +185,44 @@ def suggest_option(err: InvalidParameterError, params: dict, options: dict) -> E
             if close:
                 return InvalidParameterError(f"{err} Did you mean {name}={close[0]!r}?")
     return err
+
+
+def validate_fit_data(estimator, X, y, reset: bool):
+    """``X`` (float32/64, CSR when sparse) and ``y`` of a fit, checked with messages.
+
+    scikit-learn's ``validate_data`` (which sets ``n_features_in_`` and the feature
+    names on ``estimator`` when ``reset``), then finiteness, the kind of target, and
+    0/1 values for a multi-label indicator matrix.
+    """
+    if y is None:
+        raise ValueError(
+            "LRNClassifier requires y to be passed, but the target y is None. "
+            "Pass the class labels as the second argument of fit."
+        )
+    check_lengths(X, y)
+    try:
+        X, y = validate_data(
+            estimator,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            ensure_all_finite=False,
+            y_numeric=False,
+        )
+    except (ValueError, TypeError) as err:
+        raise explain_conversion_error(err, X) from None
+    check_finite(X)
+    if sp.issparse(X):
+        X = X.tocsr()
+        X.sort_indices()
+    if sp.issparse(y):
+        y = y.toarray()  # a sparse indicator matrix: n_samples x n_labels, small
+    check_classification_targets(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim == 2 and type_of_target(y).startswith("multilabel"):
+        check_indicator_values(y)
+    return X, y

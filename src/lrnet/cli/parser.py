@@ -246,7 +246,8 @@ def _add_network_options(net) -> None:
         "--solver",
         choices=SOLVERS,
         default="adam",
-        help="optimizer; adamw is Adam with --weight-decay (default: adam)",
+        help="optimizer; adamw is Adam with --weight-decay; lion is Lion (use a 3-10x smaller "
+        "--lr than adam) (default: adam)",
     )
     net.add_argument(
         "--epochs",
@@ -295,7 +296,10 @@ def _add_training_extras(net) -> None:
     net.add_argument(
         "--schedule",
         choices=SCHEDULES,
-        help=f"learning-rate schedule of sgd, adam, adamw (default: {_DEFAULTS['learning_rate']})",
+        help=(
+            "learning-rate schedule of the gradient solvers "
+            f"(default: {_DEFAULTS['learning_rate']})"
+        ),
     )
     net.add_argument(
         "--warmup",
@@ -314,7 +318,10 @@ def _add_training_extras(net) -> None:
         "--weight-decay",
         type=nonnegative_float,
         metavar="W",
-        help=f"decoupled weight decay of --solver adamw (default: {_DEFAULTS['weight_decay']})",
+        help=(
+            "decoupled weight decay of --solver adamw and lion "
+            f"(default: {_DEFAULTS['weight_decay']})"
+        ),
     )
     net.add_argument(
         "--max-grad-norm",
