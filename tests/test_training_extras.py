@@ -1,120 +1,15 @@
-"""Issue 5: dropout, AdamW, schedules, clipping, label smoothing, init, callbacks."""
-
-import json
-import warnings
+"""Issue 5: dropout, AdamW, clipping, label smoothing, init (schedules, callbacks: own files)."""
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import StandardScaler
 
+from conftest import quiet_fit
 from lrnet import LRNClassifier
-from lrnet.callbacks import Callback, EarlyStopping, HistoryLogger
+from lrnet.callbacks import HistoryLogger
 from lrnet.initializers import init_flat
 from lrnet.network import Layout, Net, Workspace, value_and_grad
-from lrnet.optim.schedules import cosine_lr, onecycle_lr
 from lrnet.training import clip_grad_norm
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-def quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
-
-
-# ---------------------------------------------------------------- schedules vs torch
-def torch_lrs(make_scheduler, total, lr0):
-    torch = pytest.importorskip("torch")
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=lr0)
-    sched = make_scheduler(torch, opt)
-    out = []
-    for _ in range(total):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(out)
-
-
-@pytest.mark.parametrize("total", [10, 37])
-def test_cosine_matches_torch(total):
-    lr0 = 0.1
-    ref = torch_lrs(lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total), total, lr0)
-    ours = [cosine_lr(s, total, lr0) for s in range(total)]
-    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
-
-
-def test_cosine_warmup_matches_torch_linear_then_cosine():
-    total, lr0, frac = 40, 0.05, 0.25
-    warm = round(frac * total)
-
-    def make(t, o):
-        lin = t.optim.lr_scheduler.LinearLR(o, start_factor=1 / warm, total_iters=warm - 1)
-        cos = t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total - warm)
-        return t.optim.lr_scheduler.SequentialLR(o, [lin, cos], milestones=[warm])
-
-    ref = torch_lrs(make, total, lr0)
-    ours = [cosine_lr(s, total, lr0, frac) for s in range(total)]
-    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
-
-
-@pytest.mark.parametrize("frac", [0.0, 0.4])
-def test_onecycle_matches_torch(frac):
-    total, lr0 = 50, 0.2
-    pct = frac or 0.3
-
-    def make(t, o):
-        return t.optim.lr_scheduler.OneCycleLR(
-            o, max_lr=lr0, total_steps=total, pct_start=pct, cycle_momentum=False
-        )
-
-    ref = torch_lrs(make, total, lr0)
-    ours = [onecycle_lr(s, total, lr0, frac) for s in range(total)]
-    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
-
-
-@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
-def test_step_schedules_drive_training(iris, schedule):
-    X, y = iris
-    est = quiet_fit(
-        LRNClassifier(
-            (8,),
-            learning_rate=schedule,
-            max_iter=20,
-            batch_size=50,
-            random_state=0,
-            learning_rate_init=0.05,
-            tol=0,
-        ),
-        X,
-        y,
-    )
-    lrs = [h["learning_rate"] for h in est.history_]
-    # the history records the rate of each epoch's first step
-    steps_per_epoch = 3
-    fn = cosine_lr if schedule == "cosine" else onecycle_lr
-    expected = [fn(e * steps_per_epoch, 20 * steps_per_epoch, 0.05) for e in range(20)]
-    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
-
-
-def test_invscaling_now_applies_to_adam(iris):
-    X, y = iris
-    est = quiet_fit(
-        LRNClassifier((8,), learning_rate="invscaling", max_iter=3, random_state=0, tol=0),
-        X,
-        y,
-    )
-    lrs = [h["learning_rate"] for h in est.history_]
-    n = X.shape[0]
-    assert lrs == pytest.approx([1e-3, 1e-3 / (n + 1) ** 0.5, 1e-3 / (2 * n + 1) ** 0.5])
 
 
 # ---------------------------------------------------------------- clipping, AdamW
@@ -266,105 +161,6 @@ def test_init_schemes(init, activation, expect):
         assert np.abs(b).max() > 0
     assert np.abs(W).max() <= bound + 1e-6
     assert np.abs(W).max() > 0.95 * bound
-
-
-# ---------------------------------------------------------------- callbacks
-class StopAt(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-        self.calls = []
-
-    def on_train_begin(self, logs=None):
-        self.calls.append("begin")
-
-    def on_epoch_end(self, epoch, logs):
-        self.calls.append(logs["epoch"])
-        return logs["epoch"] == self.epoch
-
-    def on_train_end(self, logs=None):
-        self.calls.append("end")
-
-
-@pytest.mark.parametrize("solver", ["adam", "sgd", "adamw", "lbfgs"])
-def test_callback_stops_at_epoch_3(iris, solver):
-    X, y = iris
-    cb = StopAt(3)
-    est = LRNClassifier((8,), solver=solver, max_iter=50, callbacks=[cb], random_state=0)
-    est.fit(X, y)
-    assert est.n_iter_ == 3
-    assert len(est.history_) == 3
-    assert cb.calls == ["begin", 1, 2, 3, "end"]
-
-
-def test_history_entries(iris):
-    X, y = iris
-    est = quiet_fit(
-        LRNClassifier((8,), max_iter=4, early_stopping=True, random_state=0, tol=0), X, y
-    )
-    assert [h["epoch"] for h in est.history_] == [1, 2, 3, 4]
-    for h in est.history_:
-        assert set(h) == {
-            "epoch",
-            "loss",
-            "validation_loss",
-            "validation_score",
-            "learning_rate",
-            "time",
-        }
-        assert h["validation_loss"] > 0 and 0 <= h["validation_score"] <= 1
-        assert h["time"] >= 0
-    assert [h["loss"] for h in est.history_] == est.loss_curve_
-    assert [h["validation_score"] for h in est.history_] == est.validation_scores_
-
-
-def test_early_stopping_callback_stops_and_restores_best(iris):
-    X, y = iris
-    es = EarlyStopping(monitor="validation_loss", patience=2, restore_best_weights=True)
-    # a huge learning rate makes the validation loss bounce: stops long before max_iter
-    est = LRNClassifier(
-        (16,),
-        solver="sgd",
-        learning_rate_init=2.0,
-        momentum=0.0,
-        max_iter=200,
-        callbacks=[es],
-        random_state=0,
-    )
-    quiet_fit(est, X, y)
-    losses = [h["validation_loss"] for h in est.history_]
-    best = int(np.argmin(losses))
-    assert es.stopped_epoch_ == len(losses) == best + 1 + 2
-    assert es.best_epoch_ == best + 1
-
-
-def test_early_stopping_callback_restores_weights_of_best_epoch(iris):
-    X, y = iris
-    kw = dict(
-        hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=2.0, momentum=0.0, random_state=0
-    )
-    es = EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
-    est = quiet_fit(LRNClassifier(max_iter=200, callbacks=[es], **kw), X, y)
-    ref = quiet_fit(LRNClassifier(max_iter=es.best_epoch_, tol=0, **kw), X, y)
-    np.testing.assert_array_equal(est.coefs_[0], ref.coefs_[0])
-
-
-def test_early_stopping_callback_bad_monitor():
-    with pytest.raises(ValueError, match="monitor='accuracy'.*expected one of"):
-        EarlyStopping(monitor="accuracy")
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
-def test_history_logger(iris, tmp_path, suffix):
-    X, y = iris
-    path = tmp_path / f"history{suffix}"
-    quiet_fit(LRNClassifier((8,), max_iter=3, tol=0, callbacks=[HistoryLogger(path)]), X, y)
-    text = path.read_text().strip().splitlines()
-    if suffix == ".csv":
-        assert text[0].startswith("epoch,loss,validation_loss")
-        assert len(text) == 4
-    else:
-        rows = [json.loads(line) for line in text]
-        assert [r["epoch"] for r in rows] == [1, 2, 3]
 
 
 # ---------------------------------------------------------------- params
