@@ -291,25 +291,42 @@ def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
     n = X.shape[0]
     if chunk is None:  # computed only for large inputs: single rows stay lean
         chunk = MIN_PREDICT_CHUNK if n <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
-    Ws = [W if W.dtype == dtype else W.astype(dtype) for W in coefs]
+    if n <= chunk:  # a few rows: per-call overhead matters more than buffers
+        return _predict_rows(coefs, intercepts, X, act)
+    Ws = [W.astype(dtype, copy=False) for W in coefs]
     out = np.empty((n, Ws[-1].shape[1]), dtype)
-    rows = min(n, chunk)
-    hidden = [np.empty((rows, W.shape[1]), dtype) for W in Ws[:-1]]
+    hidden = [np.empty((chunk, W.shape[1]), dtype) for W in Ws[:-1]]
     overflow = []  # row masks of hidden layers that overflowed, block by block
-    if n <= rows:
-        forward(Ws, intercepts, X, [*hidden, out], act, overflow=overflow)
-        blocks = [(0, n)] * len(overflow)
-    else:
-        blocks = []
-        for start in range(0, n, rows):
-            stop = min(start + rows, n)
-            acts = [h[: stop - start] for h in hidden] + [out[start:stop]]
-            found = len(overflow)
-            forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow)
-            blocks += [(start, stop)] * (len(overflow) - found)
-    if overflow or not _logits_finite(out):
+    blocks = []
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        acts = [h[: stop - start] for h in hidden] + [out[start:stop]]
+        found = len(overflow)
+        forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow)
+        blocks += [(start, stop)] * (len(overflow) - found)
+    if overflow or not _all_finite(out):
         _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks)
     return out
+
+
+def _predict_rows(coefs, intercepts, X, act: Activation) -> np.ndarray:
+    """:func:`predict_logits` for a few rows: the lean loop, with the same guard."""
+    f, check = act.forward, act.masks_overflow
+    dtype = X.dtype
+    last = len(coefs) - 1
+    overflow = []
+    A = X
+    for l, W in enumerate(coefs):
+        A = A @ (W if W.dtype == dtype else W.astype(dtype))
+        A += intercepts[l]
+        if l != last:
+            if check and not _all_finite(A):
+                overflow.append(~np.isfinite(A).all(axis=1))
+            f(A)
+    Z = np.asarray(A)
+    if overflow or not _logits_finite(Z):
+        _repair_overflow(coefs, intercepts, X, act, Z, overflow, [(0, Z.shape[0])] * len(overflow))
+    return Z
 
 
 def _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks) -> None:
@@ -329,24 +346,25 @@ def _logits_finite(Z: np.ndarray) -> bool:
     return _all_finite(Z)
 
 
-#: read-only vectors of ones, one per dtype, for :func:`_all_finite`
-_ONES: dict[np.dtype, np.ndarray] = {}
+#: read-only vectors of ones, one per (width, dtype), for :func:`_all_finite`
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
 def _all_finite(A: np.ndarray) -> bool:
-    """Every value of ``A`` finite: a sum (one BLAS dot) as a screen, exact on failure.
+    """Every value of the 2-D ``A`` finite: row sums (one BLAS gemv) as a screen.
 
     A sum with an infinite or NaN term is never finite, whatever the kernel's order; a
     finite sum therefore proves every value finite.  A sum of huge finite values that
-    overflows only sends the decision to the exact check.
+    overflows only sends the decision to the exact check.  About 0.5 us for one row.
     """
-    flat = A.reshape(-1)
-    ones = _ONES.get(flat.dtype)
-    if ones is None or ones.size < flat.size:
-        ones = np.ones(max(flat.size, 4096), flat.dtype)
+    key = (A.shape[1], A.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones(A.shape[1], A.dtype)
         ones.flags.writeable = False
-        _ONES[flat.dtype] = ones
-    return math.isfinite(flat.dot(ones[: flat.size])) or bool(np.isfinite(flat).all())
+    sums = A.dot(ones)
+    total = sums[0] if sums.size == 1 else sums.sum()
+    return math.isfinite(total) or bool(np.isfinite(A).all())
 
 
 #: values of one product block of :func:`reference_logits` (rows x inputs x outputs)
