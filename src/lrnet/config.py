@@ -49,6 +49,8 @@ class Config:
     warmup_fraction: float = 0.0
     max_grad_norm: float | None = None
     dropout: list | None = None
+    #: a validation set was given to fit: record its scores as early stopping does
+    record_validation: bool = False
 
 
 @dataclass
@@ -106,7 +108,9 @@ _SAME_NAME = (
 )
 
 
-def config_from_params(params: dict, n_samples: int, n_hidden: int) -> Config:
+def config_from_params(
+    params: dict, n_samples: int, n_hidden: int, record_validation: bool = False
+) -> Config:
     """The loop's :class:`Config` from the estimator's ``get_params()``.
 
     ``batch_size='auto'`` is ``min(200, n_samples)``; a larger batch than the data is
@@ -129,6 +133,7 @@ def config_from_params(params: dict, n_samples: int, n_hidden: int) -> Config:
         batch_size=batch_size,
         verbose=bool(params["verbose"]),
         dropout=check_dropout(params["dropout"], n_hidden),
+        record_validation=record_validation,
     )
 
 
@@ -181,10 +186,17 @@ def fitted_attributes(config: Config, state: State) -> dict:
         "loss_curve_": list(state.loss_curve),
         "history_": list(state.history),
     }
+    losses = [h.get("validation_loss") for h in state.history]
+    attributes["validation_loss_curve_"] = losses if any(v is not None for v in losses) else None
     if config.early_stopping:
         attributes["validation_scores_"] = list(state.validation_scores)
         attributes["best_validation_score_"] = state.monitor.best_validation_score
         attributes["best_loss_"] = None
+    elif config.record_validation:
+        curve = attributes["loss_curve_"]
+        scores = attributes["validation_scores_"] = list(state.validation_scores)
+        attributes["best_validation_score_"] = max(scores) if scores else None
+        attributes["best_loss_"] = min(curve) if curve else state.loss
     else:
         curve = attributes["loss_curve_"]
         attributes["validation_scores_"] = None

@@ -20,13 +20,15 @@ from .activations import ACTIVATIONS
 from .config import config_from_params, fitted_attributes, next_state
 from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
 from .heads import head_for
+from .holdout import given_validation_set, make_validator, split_validation
 from .initializers import INITS, init_flat
 from .kernels import resolve
-from .losses import cross_entropy
+from .losses import bounded_logits, cross_entropy
 from .network import Layout, Net, predict_logits
 from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
-from .sources import ArraySource, split_validation
+from .skl_callbacks import CallbackSupportMixin, EpochTasks, reconstruction, wanted, with_callbacks
+from .sources import ArraySource
 from .validation import (
     all_finite,
     check_dropout,
@@ -36,6 +38,9 @@ from .validation import (
     suggest_option,
     validate_fit_data,
 )
+
+#: attributes of scikit-learn's callback machinery that outlive a failed fit
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown", "_skl_callbacks")
 
 #: every solver: lbfgs (full batch, SciPy) and the registered stochastic optimizers
 STOCHASTIC = tuple(OPTIMIZERS)
@@ -53,7 +58,7 @@ def make_rng(random_state) -> np.random.Generator:
 
 
 @register_estimator
-class LRNClassifier(ClassifierMixin, BaseEstimator):
+class LRNClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression network: a feed-forward classifier trained by backpropagation.
 
     The output layer is logistic: one sigmoid unit for a binary problem, one sigmoid
@@ -250,7 +255,8 @@ default='constant'
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the network to ``X`` and labels ``y``.
 
         Parameters
@@ -261,6 +267,15 @@ default='constant'
             Class labels, or a label-indicator matrix for multi-label problems.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; 0 drops a row.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set of your own, as in ``HistGradientBoostingClassifier.fit``:
+            early stopping, ``validation_scores_``, ``validation_loss_curve_``, the
+            history's validation entries and validation-monitoring callbacks use it
+            instead of holding out ``validation_fraction`` of ``X``.  Needs ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Labels of ``X_val``, from the classes of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
@@ -268,7 +283,8 @@ default='constant'
             The fitted estimator.
         """
         first = not (self.warm_start and hasattr(self, "coefs_"))
-        return self._fit(X, y, sample_weight, classes=None, incremental=False, reset=first)
+        validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, None, False, first, validation)
 
     def _check_solver(self) -> bool:
         if self.solver not in STOCHASTIC:
@@ -299,7 +315,7 @@ default='constant'
             The updated estimator.
         """
         first = not hasattr(self, "coefs_")
-        return self._fit(X, y, sample_weight, classes=classes, incremental=True, reset=first)
+        return self._fit(X, y, sample_weight, classes, True, first)
 
     def _validate_params_with_hints(self) -> None:
         try:
@@ -308,7 +324,7 @@ default='constant'
             options = {"activation": ACTIVATIONS, "solver": SOLVERS, "learning_rate": SCHEDULES}
             raise suggest_option(err, self.get_params(), options) from None
 
-    def _fit(self, X, y, sample_weight, classes, incremental, reset):
+    def _fit(self, X, y, sample_weight, classes, incremental, reset, validation=(None,) * 3):
         """Fit, or leave the model exactly as it was if anything fails.
 
         Validation sets ``n_features_in_`` and the labels before training starts, so a
@@ -320,15 +336,18 @@ default='constant'
         old_state = before.get("_state")
         old_step = getattr(old_state, "step", None)
         try:
-            return self._fit_or_fail(X, y, sample_weight, classes, incremental, reset)
+            return self._fit_or_fail(X, y, sample_weight, classes, incremental, reset, validation)
         except BaseException:
+            # scikit-learn's callback contexts live on until with_callbacks tears them down
+            live = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_STATE}
             self.__dict__.clear()
             self.__dict__.update(before)
+            self.__dict__.update(live)
             if old_state is not None and old_state.step != old_step:
                 del self._state
             raise
 
-    def _fit_or_fail(self, X, y, sample_weight, classes, incremental, reset):
+    def _fit_or_fail(self, X, y, sample_weight, classes, incremental, reset, validation):
         self._validate_params_with_hints()
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
@@ -345,6 +364,7 @@ default='constant'
         head = head_for(self._label_binarizer.y_type_)
         Y = head.smooth(targets.encode(self._label_binarizer, y, X.dtype), self.label_smoothing)
         sample_weight = targets.row_weights(sample_weight, self.class_weight, X, y, incremental)
+        given = given_validation_set(self, *validation, X.dtype, head)
 
         layout = Layout((X.shape[1], *hidden, Y.shape[1]))
         kernels = resolve()  # once per fit: the step loop never looks a body up
@@ -354,14 +374,47 @@ default='constant'
             params = init_flat(layout, self.activation, rng, X.dtype, self.init)
         else:
             params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
-        config = config_from_params(self.get_params(deep=False), X.shape[0], len(hidden))
+        config = config_from_params(
+            self.get_params(deep=False), X.shape[0], len(hidden), given is not None
+        )
         optimizer = training.make_optimizer(config, kernels)
         old = getattr(self, "_state", None)
         state = next_state(old, vars(self), config, params, optimizer, reset, incremental)
 
+        callbacks = list(self.callbacks or ())
+        if given is not None:
+            given = make_validator(net, head, self.classes_, *given)
+        context = None
+        if wanted(self) and not incremental:
+            max_tasks = config.max_iter + 1  # one per epoch, and the empty one after the last
+            context = self._init_callback_context(max_subtasks=max_tasks)
+            metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+            rebuild = reconstruction(layout, head, Y.shape[1])
+            callbacks.append(EpochTasks(self, context, X, y, metadata, rebuild))
         params = self._train(
-            net, params, X, Y, y, sample_weight, config, state, optimizer, rng, incremental
+            net,
+            params,
+            X,
+            Y,
+            y,
+            sample_weight,
+            config,
+            state,
+            optimizer,
+            rng,
+            incremental,
+            callbacks,
+            given,
         )
+        if context is not None:
+            context.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes=rebuild(params),
+            )
         self.coefs_, self.intercepts_ = layout.views(params)
         self._state, self._rng = state, rng
         self.n_outputs_ = Y.shape[1]
@@ -371,13 +424,26 @@ default='constant'
             setattr(self, name, value)
         return self
 
-    def _train(self, net, params, X, Y, y, sw, config, state, optimizer, rng, incremental):
-        callbacks = list(self.callbacks or ())
+    def _train(
+        self,
+        net,
+        params,
+        X,
+        Y,
+        y,
+        sw,
+        config,
+        state,
+        optimizer,
+        rng,
+        incremental,
+        callbacks,
+        validate,
+    ):
         if config.solver == "lbfgs":
-            return training.fit_lbfgs(net, params, X, Y, sw, config, state, callbacks)
-        validate = None
+            return training.fit_lbfgs(net, params, X, Y, sw, config, state, callbacks, validate)
         wants_validation = any(getattr(cb, "requires_validation", False) for cb in callbacks)
-        if config.early_stopping or wants_validation:
+        if validate is None and (config.early_stopping or wants_validation):
             X, Y, sw, validate = self._holdout(net, X, Y, y, sw, rng)
         source = ArraySource(X, Y, sw, config.batch_size, config.shuffle)
         max_epochs = 1 if incremental else config.max_iter
@@ -462,6 +528,18 @@ default='constant'
         """
         Z = self._logits(X)
         return self._head.probabilities(Z)
+
+    def decision_function(self, X):
+        """The logits, as ``LogisticRegression.decision_function``.
+
+        Shape (n_samples,) for a binary problem (the log-odds of ``classes_[1]``),
+        (n_samples, n_classes) for multi-class and (n_samples, n_labels) for
+        multi-label; in ``X``'s dtype.  ``predict_proba`` is the sigmoid or softmax of
+        them.  Logits of an overflowed network are clipped to +-1e300, and a NaN row
+        is an error, as in ``predict_proba``.
+        """
+        Z = self._logits(X)
+        return self._head.decision(bounded_logits(Z))
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""

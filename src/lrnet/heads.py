@@ -47,6 +47,10 @@ class Head:
     def _smoothing_classes(self, Y: np.ndarray) -> int:
         return Y.shape[1]
 
+    def decision(self, Z: np.ndarray) -> np.ndarray:
+        """``decision_function``'s shape of the logits: (n, k); (n,) for binary."""
+        return Z
+
     def decode(self, Z: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """Labels from logits ``Z``: the class of the largest logit."""
         return classes[np.argmax(Z, axis=1)]
@@ -100,6 +104,10 @@ class BinaryHead(MultiLabelHead):
     def n_outputs(self, n_classes: int) -> int:
         """One unit, whatever the two classes are."""
         return 1
+
+    def decision(self, Z: np.ndarray) -> np.ndarray:
+        """The one logit per row, shape (n,), as ``LogisticRegression``."""
+        return Z[:, 0]
 
     def decode(self, Z: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """The second class where the logit is positive."""

@@ -17,7 +17,6 @@ from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.model_selection import train_test_split
 
 Batch = tuple[object, np.ndarray, "np.ndarray | None"]
 
@@ -75,37 +74,3 @@ class ArraySource:
             Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m], mode="clip")
             swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m], mode="clip")
             yield Xb, Yb, swb
-
-
-def split_validation(X, Y, y, sample_weight, fraction: float, rng: np.random.Generator):
-    """Hold out ``fraction`` of the rows (stratified by ``y`` when it is 1-D).
-
-    Returns ``((X_train, Y_train, sw_train), (X_val, Y_val, y_val, sw_val))``, the
-    training part contiguous (CSR when sparse).  Too small a split is an error that
-    says how to fix it.
-    """
-    stratify = y if y.ndim == 1 else None
-    seed = int(rng.integers(np.iinfo(np.int32).max))
-    arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-    too_small = (
-        f"The validation set is too small for validation_fraction={fraction} of "
-        f"{X.shape[0]} samples"
-    )
-    fix = "Increase 'validation_fraction' or the size of your dataset."
-    if not fraction:
-        raise ValueError(f"{too_small}: it is empty. {fix}")
-    try:
-        parts = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=stratify)
-    except ValueError as err:  # e.g. fewer validation rows than classes
-        raise ValueError(f"{too_small} ({err}). {fix}") from None
-    X_tr, X_val, Y_tr, Y_val, _, y_val = parts[:6]
-    sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
-    if X_val.shape[0] < 2:
-        raise ValueError(f"{too_small} ({X_val.shape[0]} sample(s)). {fix}")
-    if sw_val is not None and not sw_val.any():
-        raise ValueError(
-            f"Every one of the {X_val.shape[0]} validation samples has sample_weight 0, "
-            f"so they cannot score the model. {fix} Or drop the rows of weight 0."
-        )
-    X_tr = X_tr.tocsr() if sp.issparse(X_tr) else np.ascontiguousarray(X_tr)
-    return (X_tr, np.ascontiguousarray(Y_tr), sw_tr), (X_val, Y_val, y_val, sw_val)

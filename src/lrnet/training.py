@@ -248,7 +248,7 @@ def _epoch(run: Run) -> bool:
     state.loss = loss
     state.loss_curve.append(loss)
     val_loss, score = run.validate(params) if run.validate is not None else (None, None)
-    if score is not None and config.early_stopping:
+    if score is not None and (config.early_stopping or config.record_validation):
         state.validation_scores.append(score)
     if config.verbose:
         print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
@@ -298,8 +298,13 @@ def lbfgs_block_rows(X) -> int:
     return max(256, LBFGS_BLOCK_BYTES // max(row_bytes, 1))
 
 
-def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State, callbacks=()):
-    """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``."""
+def fit_lbfgs(
+    net, params, X, Y, sample_weight, config: Config, state: State, callbacks=(), validate=None
+):
+    """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``.
+
+    ``validate(params) -> (loss, score)``, when given, scores every iteration.
+    """
     work = net.workspace(min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
     grads, block_grads = np.empty_like(params), np.empty_like(params)
 
@@ -310,11 +315,14 @@ def fit_lbfgs(net, params, X, Y, sample_weight, config: Config, state: State, ca
 
     def on_iteration(loss):
         state.loss_curve.append(loss)
+        val_loss, score = validate(params) if validate is not None else (None, None)
+        if score is not None:
+            state.validation_scores.append(score)
         logs = {
             "epoch": len(state.loss_curve),
             "loss": loss,
-            "validation_loss": None,
-            "validation_score": None,
+            "validation_loss": val_loss,
+            "validation_score": score,
             "learning_rate": None,
             "time": None,
         }
