@@ -20,7 +20,7 @@ class DataError(ValueError):
 
 
 class SpecError(ValueError):
-    """Malformed preprocessing data in a model file."""
+    """Malformed preprocessing data in a model file (a ``ValueError``)."""
 
 
 class LRNetWarning(UserWarning):

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
+
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 DELIMITERS = ",;\t|"
@@ -32,10 +34,6 @@ SUPPORTED = ".csv, .tsv, .txt (optionally .gz/.bz2/.xz), .parquet, .npz, .npy"
 CHUNK_ROWS = 50_000
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an empty zip starts with the second
-
-
-class DataError(ValueError):
-    """A data file cannot be read or does not fit; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,19 @@
-"""Rebuild a fitted :class:`~lrnet.data.preprocessing.Preprocessor` from plain data.
+"""The plain-data form of a fitted preprocessing: :func:`to_dict` and :func:`from_dict`.
 
-No pickle and no code from the file: the stored numbers are checked for type and shape,
-fresh scikit-learn transformers are fitted on a few synthetic rows with the same
-columns, categories and missing-value indicators, their fitted statistics
-(``statistics_``, ``mean_``, ``var_``, ``scale_``, ``categories_``) are replaced by the
-stored ones, and the result must reproduce the stored probe output.
+A model file stores the fitted transformer as plain data: medians, means, scales,
+category lists, the columns with a missing-value indicator, and a probe (three
+synthetic rows and the fitted transformer's output on them).
+
+:func:`from_dict` rebuilds it without unpickling anything and without running code
+from the file: the stored numbers are checked for type and shape, fresh scikit-learn
+transformers are fitted on a few synthetic rows with the same columns, categories and
+missing-value indicators (so scikit-learn sets up its own structure), their fitted
+statistics (``statistics_``, ``mean_``, ``var_``, ``scale_``, ``categories_``) are
+replaced by the stored ones, and the result must reproduce the stored probe output.
+
+Both functions work on the parts of a :class:`~lrnet.data.preprocessing.Preprocessor`
+(column plan, fitted ``ColumnTransformer``, target name), so this module never
+imports it.
 """
 
 from __future__ import annotations
@@ -13,17 +22,130 @@ import math
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 
+from ..errors import SpecError
 from .columns import ColumnPlan
-from .preprocessing import SPEC_VERSION, build_transformer
+from .transform import build_transformer
+
+SPEC_VERSION = 1
+UNSEEN = "\x00unseen category"
 
 
-class SpecError(ValueError):
-    """Malformed preprocessing data."""
+# ---------------------------------------------------------------------- writing
+def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None) -> dict:
+    """The fitted preprocessing as JSON-compatible plain data.
+
+    Parameters
+    ----------
+    plan : ColumnPlan
+        The numeric, categorical and dropped columns.
+    transformer : sklearn.compose.ColumnTransformer
+        Fitted on ``plan`` (see :func:`lrnet.data.transform.build_transformer`).
+    target : str or None
+        Name of the target column.
+
+    Returns
+    -------
+    dict
+        Keys ``version``, ``target``, ``dropped``, ``feature_names_out``, ``numeric``
+        and ``categorical`` (each only when it has columns) and ``probe``.
+    """
+    spec = {
+        "version": SPEC_VERSION,
+        "target": target,
+        "dropped": dict(plan.dropped),
+        "feature_names_out": [str(n) for n in transformer.get_feature_names_out()],
+    }
+    parts = transformer.named_transformers_
+    if plan.numeric:
+        imputer, scaler = parts["num"]["impute"], parts["num"]["scale"]
+        spec["numeric"] = {
+            "columns": list(plan.numeric),
+            "medians": [float(v) for v in imputer.statistics_],
+            "missing_indicator": _indicator_features(imputer),
+            "mean": scaler.mean_.tolist(),
+            "var": scaler.var_.tolist(),
+            "scale": scaler.scale_.tolist(),
+            "n_samples_seen": int(scaler.n_samples_seen_),
+        }
+    if plan.categorical:
+        imputer, encoder = parts["cat"]["impute"], parts["cat"]["onehot"]
+        spec["categorical"] = {
+            "columns": list(plan.categorical),
+            "most_frequent": [str(v) for v in imputer.statistics_],
+            "missing_indicator": _indicator_features(imputer),
+            "categories": [[_plain(v) for v in c] for c in encoder.categories_],
+        }
+    spec["probe"] = _probe(transformer, spec)
+    return spec
 
 
-def rebuild_preprocessor(cls, spec: dict, source: str):
-    """Validate ``spec`` and return ``cls(plan, transformer, target)``, probe-checked."""
+def _probe(transformer: ColumnTransformer, spec: dict) -> dict:
+    """Synthetic input and the fitted transformer's output on it, to check a rebuild."""
+    probe = probe_frame(spec)
+    out = transformer.transform(probe)
+    inputs = {c: [None if pd.isna(v) else _plain(v) for v in probe[c]] for c in probe}
+    return {"input": inputs, "output": np.asarray(out, dtype=np.float64).tolist()}
+
+
+def probe_frame(spec: dict) -> pd.DataFrame:
+    """Three synthetic rows: shifted values, missing values, unseen categories."""
+    data = {}
+    num = spec.get("numeric")
+    if num:
+        for name, median, scale in zip(
+            num["columns"], num["medians"], num["scale"], strict=False
+        ):  # scale also covers the indicators
+            data[name] = np.array([median + scale, np.nan, median - 0.5 * scale])
+    cat = spec.get("categorical")
+    if cat:
+        for name, cats in zip(cat["columns"], cat["categories"], strict=False):
+            data[name] = np.array([cats[0], np.nan, UNSEEN], dtype=object)
+    return pd.DataFrame(data)
+
+
+def _indicator_features(imputer: SimpleImputer) -> list[int]:
+    indicator = imputer.indicator_
+    return [] if indicator is None else [int(i) for i in indicator.features_]
+
+
+def _plain(value):
+    """A JSON-compatible Python scalar."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------------- reading
+def from_dict(
+    spec: dict, source: str = "model"
+) -> tuple[ColumnPlan, ColumnTransformer, str | None]:
+    """Validate ``spec`` and rebuild the fitted transformer, probe-checked.
+
+    Parameters
+    ----------
+    spec : dict
+        Data written by :func:`to_dict` (read back from JSON).
+    source : str
+        Where the data came from, for error messages.
+
+    Returns
+    -------
+    plan : ColumnPlan
+        The numeric, categorical and dropped columns.
+    transformer : sklearn.compose.ColumnTransformer
+        Fitted, holding the stored statistics.
+    target : str or None
+        Name of the target column.
+
+    Raises
+    ------
+    ValueError
+        When the data is malformed, or the rebuilt transformer does not reproduce
+        the stored probe output.
+    """
     try:
         plan, num, cat = _read_spec(spec)
         transformer = build_transformer(plan.numeric, plan.categorical)
@@ -32,18 +154,17 @@ def rebuild_preprocessor(cls, spec: dict, source: str):
             _restore_numeric(transformer.named_transformers_["num"], num)
         if cat:
             _restore_categorical(transformer.named_transformers_["cat"], cat)
-        rebuilt = cls(plan, transformer, spec.get("target"))
-        _check_probe(rebuilt, spec["probe"])
+        target = spec.get("target")
+        _check_probe(plan, transformer, spec["probe"])
     except SpecError as err:
         raise ValueError(f"{source}: invalid preprocessing data: {err}") from None
     except (KeyError, TypeError, IndexError, ValueError) as err:
         raise ValueError(
             f"{source}: invalid preprocessing data ({type(err).__name__}: {err})."
         ) from None
-    return rebuilt
+    return plan, transformer, target
 
 
-# ---------------------------------------------------------------------- checking
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise SpecError(message)
@@ -191,14 +312,14 @@ def _restore_categorical(pipeline, cat: dict) -> None:
     encoder.categories_ = [np.array(c, dtype=object) for c in cat["categories"]]
 
 
-def _check_probe(preprocessor, probe: dict) -> None:
+def _check_probe(plan: ColumnPlan, transformer: ColumnTransformer, probe: dict) -> None:
     frame = {}
-    for name in preprocessor.plan.numeric:
+    for name in plan.numeric:
         frame[name] = np.array(probe["input"][name], dtype=np.float64)
-    for name in preprocessor.plan.categorical:
+    for name in plan.categorical:
         values = [math.nan if v is None else v for v in probe["input"][name]]
         frame[name] = np.array(values, dtype=object)
-    out = preprocessor.transformer.transform(pd.DataFrame(frame))
+    out = transformer.transform(pd.DataFrame(frame))
     expected = np.asarray(probe["output"], dtype=np.float64)
     _require(
         out.shape == expected.shape and bool(np.allclose(out, expected, rtol=1e-9, atol=1e-12)),

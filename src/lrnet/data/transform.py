@@ -1,0 +1,142 @@
+"""The tabular transformer: an unfitted scikit-learn ``ColumnTransformer`` and its input.
+
+Numeric columns: ``SimpleImputer(strategy='median', add_indicator=True)`` then
+``StandardScaler`` (the missing-value indicators are standardised with them).
+Categorical and string columns: ``SimpleImputer(strategy='most_frequent',
+add_indicator=True)`` then ``OneHotEncoder(handle_unknown='ignore')``, so a category
+never seen in training encodes as all zeros.
+
+:func:`prepare_frame` gives the transformer uniform column types whatever the reader
+produced (float64, or strings with NaN), and names the row of a bad value.  Which
+columns are numeric, categorical or dropped is decided in :mod:`lrnet.data.columns`;
+fitting and applying live in :mod:`lrnet.data.preprocessing`, the plain-data form in
+:mod:`lrnet.data.spec`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.api import types
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .columns import ColumnPlan
+from .readers import DataError
+
+
+def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTransformer:
+    """The unfitted ``ColumnTransformer`` for these columns.
+
+    Parameters
+    ----------
+    numeric : list of str
+        Columns imputed with their median (plus missing-value indicators) and standardised.
+    categorical : list of str
+        Columns imputed with their most frequent value (plus indicators) and one-hot encoded.
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Parts ``'num'`` and ``'cat'`` (each only when it has columns), dense output.
+    """
+    parts = []
+    if numeric:
+        steps = [
+            ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+            ("scale", StandardScaler()),
+        ]
+        parts.append(("num", Pipeline(steps), list(numeric)))
+    if categorical:
+        steps = [
+            ("impute", SimpleImputer(strategy="most_frequent", add_indicator=True)),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+        parts.append(("cat", Pipeline(steps), list(categorical)))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def prepare_frame(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -> pd.DataFrame:
+    """The columns of ``plan`` with uniform types: float64, or strings with NaN.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Table holding at least the columns of ``plan``.
+    plan : ColumnPlan
+        Which columns are numeric and which categorical.
+    source : str
+        Where the table came from, for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Numeric columns first, then categorical ones, with ``frame``'s index.
+
+    Raises
+    ------
+    DataError
+        When a numeric column holds text or an infinite value.
+    """
+    out = {}
+    for name in plan.numeric:
+        out[name] = _as_numeric(frame[name], source)
+    for name in plan.categorical:
+        out[name] = _as_strings(frame[name])
+    return pd.DataFrame(out, index=frame.index)
+
+
+def check_scales(transformer: ColumnTransformer, source: str) -> None:
+    """Refuse numeric columns whose mean or spread overflows (values near 1e308).
+
+    Raises
+    ------
+    DataError
+        Naming the columns of the fitted ``transformer`` that cannot be standardised.
+    """
+    if "num" not in transformer.named_transformers_:
+        return
+    steps = transformer.named_transformers_["num"].named_steps
+    scaler = steps["scale"]
+    bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.var_) & np.isfinite(scaler.scale_))
+    if bad.any():
+        names = [str(n) for n in steps["impute"].get_feature_names_out()[bad]]
+        raise DataError(
+            f"{source}: column(s) {', '.join(map(repr, names))} hold values too large to "
+            "standardise (their variance overflows). Rescale them, e.g. take the log or "
+            "divide by a large constant, or drop them."
+        )
+
+
+def _as_numeric(series: pd.Series, source: str) -> np.ndarray:
+    if not types.is_numeric_dtype(series.dtype) or types.is_bool_dtype(series.dtype):
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if bad.any():
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            # the row's label: its number in the file, also when read in chunks
+            raise DataError(
+                f"{source}: column {series.name!r} must be numeric, as in training, but row "
+                f"{series.index[position]} holds {series.iloc[position]!r}."
+            )
+        series = converted
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        position = int(np.flatnonzero(infinite)[0])
+        raise DataError(
+            f"{source}: column {series.name!r} holds {int(infinite.sum())} infinite "
+            f"value(s), the first at row {series.index[position]}; lrnet needs finite numbers "
+            "(an empty cell is fine: it is imputed). Replace or drop them."
+        )
+    return values
+
+
+def _as_strings(series: pd.Series) -> np.ndarray:
+    if types.is_float_dtype(series.dtype):  # 3.0 read where training saw 3
+        values = series.to_numpy()
+        whole = np.isfinite(values) & (values == np.round(values))
+        series = series.astype(object).where(~whole, values.astype(np.int64, copy=False))
+    return series.astype("string").to_numpy(dtype=object, na_value=np.nan)
