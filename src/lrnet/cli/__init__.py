@@ -1,4 +1,4 @@
-"""The ``lrnet`` command: ``train``, ``evaluate``, ``predict``, ``inspect``.
+"""The ``lrnet`` command: ``train``, ``evaluate``, ``predict``, ``inspect``, ``export``.
 
 :func:`main` returns the exit code: 0 on success, 1 for an error the user can fix
 (printed as one line, without a traceback), 2 for a usage error.  Set
@@ -18,13 +18,14 @@ from .parser import build_parser
 
 
 def _handlers():
-    from . import apply, inspect, train
+    from . import apply, export, inspect, train
 
     return {
         "train": train.run,
         "evaluate": apply.run_evaluate,
         "predict": apply.run_predict,
         "inspect": inspect.run,
+        "export": export.run,
     }
 
 

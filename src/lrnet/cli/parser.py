@@ -38,6 +38,13 @@ examples:
   lrnet predict model.lrnet new.csv | head
 """
 
+EXPORT_EXAMPLES = """\
+examples:
+  lrnet export model.lrnet -o model.onnx
+  lrnet export model.lrnet -o model.onnx --verify new.csv
+  lrnet export model.lrnet -o model.onnx --opset 21 --json
+"""
+
 INSPECT_EXAMPLES = """\
 examples:
   lrnet inspect digits.lrnet
@@ -453,8 +460,38 @@ def _inspect_parser(sub) -> None:
     p.set_defaults(quiet=False)
 
 
+def _export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a model and its preprocessing as ONNX",
+        description="Write MODEL, with the preprocessing saved in it, as an ONNX file that "
+        "onnxruntime runs without lrnet: one input per table column (numeric: double, NaN "
+        'missing; categorical: string, "" missing), outputs label and probabilities. '
+        "Needs the onnx package (pip install 'lrnet[onnx]').",
+        epilog=EXPORT_EXAMPLES,
+        formatter_class=_formatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by lrnet")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    p.add_argument(
+        "--opset",
+        type=positive_int,
+        default=19,
+        metavar="N",
+        help="ai.onnx opset, 19 to 23 (default: 19; onnxruntime 1.20 and later load 19 to 21)",
+    )
+    p.add_argument(
+        "--verify",
+        metavar="DATA",
+        help="run onnxruntime on this table and compare with lrnet's predictions; "
+        "exit with an error (and write nothing) when they differ",
+    )
+    _add_output(p)
+    _add_reading(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``lrnet`` parser with its four subcommands."""
+    """The ``lrnet`` parser with its five subcommands."""
     from .._version import __version__
 
     parser = Parser(prog="lrnet", description=MAIN_DESCRIPTION, formatter_class=_formatter)
@@ -464,4 +501,5 @@ def build_parser() -> argparse.ArgumentParser:
     _evaluate_parser(sub)
     _predict_parser(sub)
     _inspect_parser(sub)
+    _export_parser(sub)
     return parser
