@@ -90,7 +90,7 @@ default='constant'
         ``torch.optim.lr_scheduler`` (CosineAnnealingLR with optional linear warm-up,
         OneCycleLR), per step.
     learning_rate_init : float, default=1e-3
-        Initial learning rate (sgd, adam).
+        Initial learning rate (sgd, adam, adamw, lion).
     power_t : float, default=0.5
         Exponent of 'invscaling'.
     max_iter : int, default=200
@@ -115,7 +115,9 @@ default='constant'
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     beta_1, beta_2, epsilon : float
-        Adam's moment decays and numerical constant.
+        Adam's moment decays and numerical constant; lion reads ``beta_1`` and
+        ``beta_2`` as its interpolation and momentum decays (the paper uses 0.9 and
+        0.99; the default 0.999 is Adam's).
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` before stopping.
     max_fun : int, default=15000
@@ -129,7 +131,8 @@ default='constant'
         Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         Active only in training.
     weight_decay : float, default=0.01
-        Decoupled weight decay of ``solver='adamw'`` (as ``torch.optim.AdamW``).
+        Decoupled weight decay of ``solver='adamw'`` (as ``torch.optim.AdamW``) and
+        ``solver='lion'``.
     warmup_fraction : float, default=0.0
         Share of the steps spent warming up under ``learning_rate='cosine'``
         (linear warm-up) or ``'onecycle'`` (its ``pct_start``; 0 means 0.3).

@@ -54,7 +54,7 @@ examples:
 MAIN_DESCRIPTION = (
     """\
 Logistic regression networks from the command line: train a classifier on a table,
-evaluate it, predict with it, inspect a model file.  Tables are read from """
+evaluate it, predict with it, inspect a model file, export it to ONNX.  Tables are read from """
     + FORMATS
     + """.
 Preprocessing (scaling, one-hot encoding, imputation) is automatic and saved in the model.
