@@ -153,13 +153,20 @@ def next_state(old, attributes: dict, config, params, optimizer, reset, incremen
         old.n_iter = 0
         return old
     fresh = init_state(config, params, optimizer)
-    # copies, so that a fit that fails leaves the fitted model's history alone
-    fresh.monitor = copy.deepcopy(old.monitor)
+    # copies, so that a fit that fails leaves the fitted model's history alone; a changed
+    # stopping rule (early_stopping, tol, n_iter_no_change) starts its monitor afresh
+    if _same_rule(old.monitor, fresh.monitor):
+        fresh.monitor = copy.deepcopy(old.monitor)
     fresh.loss_curve = list(old.loss_curve)
     fresh.validation_scores = list(old.validation_scores)
     fresh.history = list(old.history)
     fresh.t = old.t
     return fresh
+
+
+def _same_rule(old: ConvergenceMonitor, new: ConvergenceMonitor) -> bool:
+    keys = ("tol", "n_iter_no_change", "early_stopping")
+    return all(getattr(old, k) == getattr(new, k) for k in keys)
 
 
 def _state_from_attributes(attributes: dict, config, params, optimizer) -> State:
@@ -189,8 +196,11 @@ def fitted_attributes(config: Config, state: State) -> dict:
     losses = [h.get("validation_loss") for h in state.history]
     attributes["validation_loss_curve_"] = losses if any(v is not None for v in losses) else None
     if config.early_stopping:
-        attributes["validation_scores_"] = list(state.validation_scores)
-        attributes["best_validation_score_"] = state.monitor.best_validation_score
+        scores = attributes["validation_scores_"] = list(state.validation_scores)
+        best = state.monitor.best_validation_score
+        if config.solver == "lbfgs" and scores:  # lbfgs scores a given set, never stops on it
+            best = max(scores)
+        attributes["best_validation_score_"] = best
         attributes["best_loss_"] = None
     elif config.record_validation:
         curve = attributes["loss_curve_"]

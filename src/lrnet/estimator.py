@@ -23,7 +23,7 @@ from .heads import head_for
 from .holdout import given_validation_set, make_validator, split_validation
 from .initializers import INITS, init_flat
 from .kernels import resolve
-from .losses import bounded_logits, cross_entropy
+from .losses import bounded_logits, cross_entropy, logits_in_bounds
 from .network import Layout, Net, predict_logits
 from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
@@ -366,6 +366,7 @@ default='constant'
             targets.check_same_classes(classes, self.classes_)
         head = head_for(self._label_binarizer.y_type_)
         Y = head.smooth(targets.encode(self._label_binarizer, y, X.dtype), self.label_smoothing)
+        user_weights = sample_weight
         sample_weight = targets.row_weights(sample_weight, self.class_weight, X, y, incremental)
         given = given_validation_set(self, *validation, X.dtype, head)
 
@@ -391,7 +392,10 @@ default='constant'
         if wanted(self) and not incremental:
             max_tasks = config.max_iter + 1  # one per epoch, and the empty one after the last
             context = self._init_callback_context(max_subtasks=max_tasks)
-            metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+            # the user's weights, as LogisticRegression passes them (class weights stay out)
+            metadata = None
+            if user_weights is not None:
+                metadata = {"sample_weight": targets.sample_weight_array(user_weights, X)}
             context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
             rebuild = reconstruction(layout, head, Y.shape[1])
             callbacks.append(EpochTasks(self, context, X, y, metadata, rebuild))
@@ -538,11 +542,13 @@ default='constant'
         Shape (n_samples,) for a binary problem (the log-odds of ``classes_[1]``),
         (n_samples, n_classes) for multi-class and (n_samples, n_labels) for
         multi-label; in ``X``'s dtype.  ``predict_proba`` is the sigmoid or softmax of
-        them.  Logits of an overflowed network are clipped to +-1e300, and a NaN row
-        is an error, as in ``predict_proba``.
+        them.  Logits of an overflowed network are clipped to +-1e300 (in float64, which
+        holds them), and a NaN row is an error, as in ``predict_proba``.
         """
         Z = self._logits(X)
-        return self._head.decision(bounded_logits(Z))
+        if not logits_in_bounds(Z):
+            Z = bounded_logits(Z.astype(np.float64))
+        return self._head.decision(Z)
 
     def predict_log_proba(self, X):
         """Log class probabilities, from the logits in float64 (never ``log(0)``)."""

@@ -22,7 +22,12 @@ from sklearn.utils.validation import validate_data
 from . import targets
 from .losses import cross_entropy
 from .network import predict_logits
-from .validation import check_finite, explain_conversion_error
+from .validation import (
+    check_finite,
+    check_indicator_values,
+    check_lengths,
+    explain_conversion_error,
+)
 
 
 def split_validation(X, Y, y, sample_weight, fraction: float, rng: np.random.Generator):
@@ -78,6 +83,7 @@ def given_validation_set(estimator, X_val, y_val, sample_weight_val, dtype, head
             f"{given} was given without {missing}: a validation set needs both the samples "
             "(X_val) and their labels (y_val). Pass both, or neither."
         )
+    check_lengths(X_val, y_val, ("X_val", "y_val"))
     width = getattr(X_val, "shape", (None, None))
     if len(width) == 2 and width[1] != estimator.n_features_in_:
         raise ValueError(
@@ -103,10 +109,18 @@ def given_validation_set(estimator, X_val, y_val, sample_weight_val, dtype, head
         X_val = X_val.tocsr()
     if sp.issparse(y_val):
         y_val = y_val.toarray()
-    if y_val.ndim == 2 and y_val.shape[1] == 1 and head.label_type != targets.MULTILABEL:
+    multilabel = head.label_type == targets.MULTILABEL
+    if y_val.ndim == 2 and y_val.shape[1] == 1 and not multilabel:
         y_val = y_val.ravel()
+    if y_val.ndim == 2 and not multilabel:
+        raise ValueError(
+            f"y_val has shape {y_val.shape}, but y was a 1-D array of labels: pass the "
+            "validation labels the same way, one label per row."
+        )
+    if multilabel and y_val.ndim == 2:
+        check_indicator_values(y_val, "y_val")
     classes = estimator.classes_
-    if head.label_type != targets.MULTILABEL:
+    if not multilabel:
         unknown = np.setdiff1d(unique_labels(y_val), classes)
         if unknown.size:
             raise ValueError(
@@ -115,11 +129,12 @@ def given_validation_set(estimator, X_val, y_val, sample_weight_val, dtype, head
                 "training labels' classes."
             )
     Y_val = head.smooth(
-        targets.encode(estimator._label_binarizer, y_val, dtype), estimator.label_smoothing
+        targets.encode(estimator._label_binarizer, y_val, dtype, "y_val"),
+        estimator.label_smoothing,
     )
     sw_val = None
     if sample_weight_val is not None:
-        sw_val = targets.sample_weight_array(sample_weight_val, X_val)
+        sw_val = targets.sample_weight_array(sample_weight_val, X_val, "sample_weight_val", "X_val")
     return X_val, Y_val, y_val, sw_val
 
 

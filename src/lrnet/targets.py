@@ -51,13 +51,13 @@ def check_same_classes(classes, known: np.ndarray) -> None:
         )
 
 
-def encode(binarizer: LabelBinarizer, y, dtype) -> np.ndarray:
+def encode(binarizer: LabelBinarizer, y, dtype, name: str = "y") -> np.ndarray:
     """The target matrix of ``y`` (one column per output unit) in ``dtype``."""
     classes = binarizer.classes_
     if binarizer.y_type_ == MULTILABEL:
         if y.ndim != 2 or y.shape[1] != len(classes):
             raise ValueError(
-                f"y has shape {y.shape}, but this model was fitted on a multi-label "
+                f"{name} has shape {y.shape}, but this model was fitted on a multi-label "
                 f"indicator matrix with {len(classes)} columns."
             )
         return np.ascontiguousarray(y, dtype=dtype)
@@ -122,27 +122,26 @@ def row_weights(sample_weight, class_weight, X, y, incremental: bool = False):
     return sw
 
 
-def sample_weight_array(sample_weight, X) -> np.ndarray:
+def sample_weight_array(sample_weight, X, name: str = "sample_weight", of: str = "X"):
     """``sample_weight`` as finite weights >= 0 in X's dtype, one per row."""
     try:
         sw = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
-            "sample_weight must be a 1-D array of numbers, one per row of X, got "
+            f"{name} must be a 1-D array of numbers, one per row of {of}, got "
             f"{type(sample_weight).__name__}. Pass e.g. a NumPy array or a list."
         ) from None
     if sw.ndim == 0:
         sw = np.full(X.shape[0], sw)
     if sw.shape != (X.shape[0],):
         raise ValueError(
-            f"sample_weight has shape {sw.shape}, expected ({X.shape[0]},): one "
-            "weight per row of X."
+            f"{name} has shape {sw.shape}, expected ({X.shape[0]},): one weight per row of {of}."
         )
-    check_sample_weight_values(sw)
+    check_sample_weight_values(sw, name)
     cast = sw.astype(X.dtype)
     if not np.isfinite(cast).all():
         raise ValueError(
-            f"sample_weight has values up to {sw.max():g}, beyond the range of X's "
-            f"dtype {X.dtype}. Divide the weights by a constant, or pass X as float64."
+            f"{name} has values up to {sw.max():g}, beyond the range of {of}'s "
+            f"dtype {X.dtype}. Divide the weights by a constant, or pass {of} as float64."
         )
     return cast

@@ -66,14 +66,15 @@ def check_finite(X, name: str = "X") -> None:
     )
 
 
-def check_lengths(X, y) -> None:
+def check_lengths(X, y, names: tuple[str, str] = ("X", "y")) -> None:
     """X and y must describe the same rows."""
     n_x, n_y = _num_samples(X), _num_samples(y)
     if n_x != n_y:
+        x, yname = names
         raise ValueError(
-            f"X has {n_x} rows but y has {n_y} labels: they must have the same length "
+            f"{x} has {n_x} rows but {yname} has {n_y} labels: they must have the same length "
             f"(found input variables with inconsistent numbers of samples: [{n_x}, {n_y}]). "
-            "Check that X and y are taken from the same rows."
+            f"Check that {x} and {yname} are taken from the same rows."
         )
 
 
@@ -96,23 +97,23 @@ def explain_conversion_error(err: Exception, X) -> Exception:
     return type(err)(text)
 
 
-def check_sample_weight_values(sample_weight: np.ndarray) -> None:
+def check_sample_weight_values(sample_weight: np.ndarray, name: str = "sample_weight") -> None:
     """Weights must be finite and non-negative."""
     if not np.isfinite(sample_weight).all():
         n = int((~np.isfinite(sample_weight)).sum())
         raise ValueError(
-            f"sample_weight contains {n} non-finite value(s) (NaN or infinity); expected "
+            f"{name} contains {n} non-finite value(s) (NaN or infinity); expected "
             "finite weights >= 0. Replace them, e.g. with 0 to drop those rows."
         )
     if (sample_weight < 0).any():
         n = int((sample_weight < 0).sum())
         raise ValueError(
-            f"sample_weight contains {n} negative value(s) (min {sample_weight.min():g}); "
+            f"{name} contains {n} negative value(s) (min {sample_weight.min():g}); "
             "expected weights >= 0. A weight of 0 drops a row; clip or fix the negative ones."
         )
     if not sample_weight.any():
         raise ValueError(
-            "sample_weight sums to zero: every row would be ignored. Give at least some rows a "
+            f"{name} sums to zero: every row would be ignored. Give at least some rows a "
             "positive weight."
         )
 
@@ -166,12 +167,12 @@ def check_class_weight(class_weight) -> None:
         )
 
 
-def check_indicator_values(y: np.ndarray) -> None:
+def check_indicator_values(y: np.ndarray, name: str = "y") -> None:
     """A multi-label target is a 0/1 indicator matrix."""
     values = np.unique(y)
     if not np.isin(values, (0, 1)).all():
         raise ValueError(
-            f"A multi-label y must be an indicator matrix of 0 and 1, got the values "
+            f"A multi-label {name} must be an indicator matrix of 0 and 1, got the values "
             f"{values.tolist()[:10]}. Convert it first, e.g. (y > 0).astype(int)."
         )
 
