@@ -51,6 +51,13 @@ class Config:
     dropout: list | None = None
     #: a validation set was given to fit: record its scores as early stopping does
     record_validation: bool = False
+    #: epochs of this call: max_iter for fit, 1 for partial_fit
+    epochs: int | None = None
+
+    @property
+    def max_epochs(self) -> int:
+        """Epochs this call runs at most."""
+        return self.max_iter if self.epochs is None else self.epochs
 
 
 @dataclass

@@ -381,47 +381,24 @@ default='constant'
         config = config_from_params(
             self.get_params(deep=False), X.shape[0], len(hidden), given is not None
         )
+        config.epochs = 1 if incremental else None
         optimizer = training.make_optimizer(config, kernels)
         old = getattr(self, "_state", None)
         state = next_state(old, vars(self), config, params, optimizer, reset, incremental)
 
         callbacks = list(self.callbacks or ())
-        if given is not None:
-            given = make_validator(net, head, self.classes_, *given)
-        context = None
+        validate = None if given is None else make_validator(net, head, self.classes_, *given)
+        tasks = None
         if wanted(self) and not incremental:
-            max_tasks = config.max_iter + 1  # one per epoch, and the empty one after the last
-            context = self._init_callback_context(max_subtasks=max_tasks)
             # the user's weights, as LogisticRegression passes them (class weights stay out)
-            metadata = None
-            if user_weights is not None:
-                metadata = {"sample_weight": targets.sample_weight_array(user_weights, X)}
-            context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+            weights = None if user_weights is None else targets.sample_weight_array(user_weights, X)
             rebuild = reconstruction(layout, head, Y.shape[1])
-            callbacks.append(EpochTasks(self, context, X, y, metadata, rebuild))
-        params = self._train(
-            net,
-            params,
-            X,
-            Y,
-            y,
-            sample_weight,
-            config,
-            state,
-            optimizer,
-            rng,
-            incremental,
-            callbacks,
-            given,
-        )
-        if context is not None:
-            context.call_on_fit_task_end(
-                estimator=self,
-                X=X,
-                y=y,
-                metadata=metadata,
-                reconstruction_attributes=rebuild(params),
-            )
+            tasks = EpochTasks.begin(self, X, y, weights, rebuild, config.max_iter)
+            callbacks.append(tasks)
+        data = (X, Y, y, sample_weight)
+        params = self._train(net, params, data, config, state, optimizer, rng, callbacks, validate)
+        if tasks is not None:
+            tasks.finish(params)
         self.coefs_, self.intercepts_ = layout.views(params)
         self._state, self._rng = state, rng
         self.n_outputs_ = Y.shape[1]
@@ -431,31 +408,29 @@ default='constant'
             setattr(self, name, value)
         return self
 
-    def _train(
-        self,
-        net,
-        params,
-        X,
-        Y,
-        y,
-        sw,
-        config,
-        state,
-        optimizer,
-        rng,
-        incremental,
-        callbacks,
-        validate,
-    ):
+    def _train(self, net, params, data, config, state, optimizer, rng, callbacks, validate):
+        """Run the solver on ``data = (X, Y, y, sample_weight)``; returns the parameters.
+
+        ``config.max_epochs``: ``max_iter`` for fit, one epoch for partial_fit.
+        """
+        X, Y, y, sw = data
         if config.solver == "lbfgs":
             return training.fit_lbfgs(net, params, X, Y, sw, config, state, callbacks, validate)
         wants_validation = any(getattr(cb, "requires_validation", False) for cb in callbacks)
         if validate is None and (config.early_stopping or wants_validation):
             X, Y, sw, validate = self._holdout(net, X, Y, y, sw, rng)
         source = ArraySource(X, Y, sw, config.batch_size, config.shuffle)
-        max_epochs = 1 if incremental else config.max_iter
         return training.fit_loop(
-            net, params, source, config, state, rng, max_epochs, optimizer, validate, callbacks
+            net,
+            params,
+            source,
+            config,
+            state,
+            rng,
+            config.max_epochs,
+            optimizer,
+            validate,
+            callbacks,
         )
 
     def _holdout(self, net, X, Y, y, sample_weight, rng):

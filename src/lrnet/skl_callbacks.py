@@ -52,6 +52,28 @@ class EpochTasks(Callback):
         self.params = None
         self.task = None
 
+    @classmethod
+    def begin(cls, estimator, X, y, sample_weight, reconstruct, max_epochs: int) -> EpochTasks:
+        """Open the fit's root task on ``estimator`` and return the bridge for its epochs.
+
+        ``sample_weight`` is the user's (class weights stay out, as in scikit-learn).
+        """
+        # one subtask per epoch, and the empty one opened after the last
+        context = estimator._init_callback_context(max_subtasks=max_epochs + 1)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+        return cls(estimator, context, X, y, metadata, reconstruct)
+
+    def finish(self, params: np.ndarray) -> None:
+        """Close the fit's root task with the weights the fit ended with."""
+        self.context.call_on_fit_task_end(
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes=self.reconstruct(params),
+        )
+
     def _begin(self) -> None:
         self.task = self.context.subcontext(task_name="epoch")
         self.task.call_on_fit_task_begin(
