@@ -116,7 +116,11 @@ _SAME_NAME = (
 
 
 def config_from_params(
-    params: dict, n_samples: int, n_hidden: int, record_validation: bool = False
+    params: dict,
+    n_samples: int,
+    n_hidden: int,
+    record_validation: bool = False,
+    epochs: int | None = None,
 ) -> Config:
     """The loop's :class:`Config` from the estimator's ``get_params()``.
 
@@ -141,6 +145,7 @@ def config_from_params(
         verbose=bool(params["verbose"]),
         dropout=check_dropout(params["dropout"], n_hidden),
         record_validation=record_validation,
+        epochs=epochs,
     )
 
 

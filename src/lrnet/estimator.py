@@ -366,7 +366,9 @@ default='constant'
             targets.check_same_classes(classes, self.classes_)
         head = head_for(self._label_binarizer.y_type_)
         Y = head.smooth(targets.encode(self._label_binarizer, y, X.dtype), self.label_smoothing)
-        user_weights = sample_weight
+        if sample_weight is not None:
+            sample_weight = targets.sample_weight_array(sample_weight, X)
+        user_weights = sample_weight  # the callbacks get these, without the class weights
         sample_weight = targets.row_weights(sample_weight, self.class_weight, X, y, incremental)
         given = given_validation_set(self, *validation, X.dtype, head)
 
@@ -379,9 +381,12 @@ default='constant'
         else:
             params = layout.pack(self.coefs_, self.intercepts_, X.dtype)
         config = config_from_params(
-            self.get_params(deep=False), X.shape[0], len(hidden), given is not None
+            self.get_params(deep=False),
+            X.shape[0],
+            len(hidden),
+            record_validation=given is not None,
+            epochs=1 if incremental else None,
         )
-        config.epochs = 1 if incremental else None
         optimizer = training.make_optimizer(config, kernels)
         old = getattr(self, "_state", None)
         state = next_state(old, vars(self), config, params, optimizer, reset, incremental)
@@ -390,10 +395,8 @@ default='constant'
         validate = None if given is None else make_validator(net, head, self.classes_, *given)
         tasks = None
         if wanted(self) and not incremental:
-            # the user's weights, as LogisticRegression passes them (class weights stay out)
-            weights = None if user_weights is None else targets.sample_weight_array(user_weights, X)
             rebuild = reconstruction(layout, head, Y.shape[1])
-            tasks = EpochTasks.begin(self, X, y, weights, rebuild, config.max_iter)
+            tasks = EpochTasks.begin(self, X, y, user_weights, rebuild, config.max_iter)
             callbacks.append(tasks)
         data = (X, Y, y, sample_weight)
         params = self._train(net, params, data, config, state, optimizer, rng, callbacks, validate)

@@ -16,7 +16,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import validate_data
 
 from . import targets
@@ -119,17 +118,14 @@ def given_validation_set(estimator, X_val, y_val, sample_weight_val, dtype, head
         )
     if multilabel and y_val.ndim == 2:
         check_indicator_values(y_val, "y_val")
-    classes = estimator.classes_
-    if not multilabel:
-        unknown = np.setdiff1d(unique_labels(y_val), classes)
-        if unknown.size:
-            raise ValueError(
-                f"y_val has label(s) {unknown.tolist()} that are not among the classes "
-                f"{classes.tolist()} of y. The validation labels must come from the "
-                "training labels' classes."
-            )
     Y_val = head.smooth(
-        targets.encode(estimator._label_binarizer, y_val, dtype, "y_val"),
+        targets.encode(
+            estimator._label_binarizer,
+            y_val,
+            dtype,
+            "y_val",
+            "of y. The validation labels must come from the training labels' classes.",
+        ),
         estimator.label_smoothing,
     )
     sw_val = None

@@ -29,6 +29,7 @@ from . import activations
 from .activations import Activation
 from .kernels import Kernels, resolve
 from .layout import Layout, Workspace
+from .validation import all_finite
 
 __all__ = [
     "Layout",
@@ -304,7 +305,7 @@ def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
         found = len(overflow)
         forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow)
         blocks += [(start, stop)] * (len(overflow) - found)
-    if overflow or not _all_finite(out):
+    if overflow or not all_finite(out):
         _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks)
     return out
 
@@ -324,7 +325,7 @@ def _predict_rows(coefs, intercepts, X, act: Activation) -> np.ndarray:
                 overflow.append(~np.isfinite(A).all(axis=1))
             f(A)
     Z = np.asarray(A)
-    if overflow or not _logits_finite(Z):
+    if overflow or not all_finite(Z):
         _repair_overflow(coefs, intercepts, X, act, Z, overflow, [(0, Z.shape[0])] * len(overflow))
     return Z
 
@@ -339,13 +340,6 @@ def _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks) -> None:
         out[rows] = reference_logits(coefs, intercepts, X[rows], act)
 
 
-def _logits_finite(Z: np.ndarray) -> bool:
-    """:func:`_all_finite`, in Python for the few logits of a single row (0.3 us)."""
-    if Z.size <= 32:
-        return all(map(math.isfinite, Z.ravel().tolist()))
-    return _all_finite(Z)
-
-
 #: read-only vectors of ones, one per (width, dtype), for :func:`_all_finite`
 _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
 
@@ -355,7 +349,10 @@ def _all_finite(A: np.ndarray) -> bool:
 
     A sum with an infinite or NaN term is never finite, whatever the kernel's order; a
     finite sum therefore proves every value finite.  A sum of huge finite values that
-    overflows only sends the decision to the exact check.  About 0.5 us for one row.
+    overflows only sends the decision to the exact check.  About 0.5 us for one row:
+    it runs on every hidden layer of every prediction, where
+    :func:`lrnet.validation.all_finite` (which checks X and the logits) would allocate
+    an ``isfinite`` mask.
     """
     key = (A.shape[1], A.dtype)
     ones = _ONES.get(key)

@@ -74,31 +74,35 @@ class EpochTasks(Callback):
             reconstruction_attributes=self.reconstruct(params),
         )
 
-    def _begin(self) -> None:
+    def _begin(self, attributes: dict) -> None:
         self.task = self.context.subcontext(task_name="epoch")
         self.task.call_on_fit_task_begin(
             estimator=self.estimator,
             X=self.X,
             y=self.y,
             metadata=self.metadata,
-            reconstruction_attributes=self.reconstruct(self.params),
+            reconstruction_attributes=attributes,
         )
 
     def on_train_begin(self, logs=None):
         """Open the first epoch's subtask."""
         self.params = logs["params"]
-        self._begin()
+        self._begin(self.reconstruct(self.params))
 
     def on_epoch_end(self, epoch, logs):
-        """Close this epoch's subtask and open the next; True when a callback stops."""
+        """Close this epoch's subtask and open the next; True when a callback stops.
+
+        The weights that end this epoch start the next: one snapshot serves both.
+        """
+        attributes = self.reconstruct(self.params)
         stop = self.task.call_on_fit_task_end(
             estimator=self.estimator,
             X=self.X,
             y=self.y,
             metadata=self.metadata,
-            reconstruction_attributes=self.reconstruct(self.params),
+            reconstruction_attributes=attributes,
         )
-        self._begin()
+        self._begin(attributes)
         return bool(stop)
 
     def on_train_end(self, logs=None):

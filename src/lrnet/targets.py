@@ -51,8 +51,17 @@ def check_same_classes(classes, known: np.ndarray) -> None:
         )
 
 
-def encode(binarizer: LabelBinarizer, y, dtype, name: str = "y") -> np.ndarray:
-    """The target matrix of ``y`` (one column per output unit) in ``dtype``."""
+#: how the unknown-label error ends for the training labels (partial_fit fixes classes)
+_FIX_CLASSES = (
+    "this model knows. On the first partial_fit call, pass every label of the problem in `classes`."
+)
+
+
+def encode(binarizer: LabelBinarizer, y, dtype, name: str = "y", fix: str = _FIX_CLASSES):
+    """The target matrix of ``y`` (one column per output unit) in ``dtype``.
+
+    A label outside the fitted classes is an error naming ``name``; ``fix`` ends it.
+    """
     classes = binarizer.classes_
     if binarizer.y_type_ == MULTILABEL:
         if y.ndim != 2 or y.shape[1] != len(classes):
@@ -64,9 +73,8 @@ def encode(binarizer: LabelBinarizer, y, dtype, name: str = "y") -> np.ndarray:
     unknown = np.setdiff1d(unique_labels(y), classes)
     if unknown.size:
         raise ValueError(
-            f"y has label(s) {unknown.tolist()} that are not among the classes "
-            f"{classes.tolist()} this model knows. On the first partial_fit call, "
-            "pass every label of the problem in `classes`."
+            f"{name} has label(s) {unknown.tolist()} that are not among the classes "
+            f"{classes.tolist()} {fix}"
         )
     return binarizer.transform(y).astype(dtype)
 
@@ -93,10 +101,11 @@ def restore_labels(label_type: str, classes: np.ndarray) -> LabelBinarizer:
 
 
 def row_weights(sample_weight, class_weight, X, y, incremental: bool = False):
-    """``sample_weight`` times the ``class_weight`` of each row, in X's dtype, or None."""
-    sw = None
-    if sample_weight is not None:
-        sw = sample_weight_array(sample_weight, X)
+    """The weight of each row in X's dtype (or None): sample weight times class weight.
+
+    ``sample_weight`` is already checked (:func:`sample_weight_array`) or None.
+    """
+    sw = sample_weight
     if class_weight is not None:
         if y.ndim == 2:
             raise ValueError(
