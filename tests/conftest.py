@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,10 @@ OUTPUTS = {
     "multiclass": ("softmax", 3),
     "multilabel": ("logistic", 3),
 }
+
+
+#: the fixture generators (tests/fixtures/make_*.py) import as plain modules
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -19,12 +19,11 @@ margin of ~30x and still catches a changed forward pass or preprocessing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
+import make_regression_matrix  # tests/fixtures, on the path from conftest.py
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,15 +36,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 MODE = os.environ.get("LRNET_REGRESSION_MODE", "auto")
 
 
-def _fixture_module(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def expected(name: str) -> tuple[dict, bool]:
     """The stored outputs of ``model_v1_<name>`` and whether to expect the same bits."""
     with np.load(FIXTURES / f"model_v1_{name}_expected.npz", allow_pickle=False) as npz:
@@ -54,10 +44,11 @@ def expected(name: str) -> tuple[dict, bool]:
     if MODE != "auto":
         assert MODE in ("exact", "tolerance"), f"LRNET_REGRESSION_MODE={MODE!r}"
         return arrays, MODE == "exact"
-    gen = _fixture_module("make_regression_matrix")
     with threadpool_limits(limits=1):
-        here = gen.environment()
-    return arrays, gen.exact_key(here) == gen.exact_key(recorded)
+        here = make_regression_matrix.environment()
+    return arrays, make_regression_matrix.exact_key(here) == make_regression_matrix.exact_key(
+        recorded
+    )
 
 
 def check_proba(have: np.ndarray, want: np.ndarray, exact: bool) -> None:

@@ -56,9 +56,7 @@ mode (e.g. to see what the tolerance mode accepts on the recording machine);
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,18 +73,8 @@ MODE = os.environ.get("LRNET_REGRESSION_MODE", "auto")
 TOLERANCE = {"float32": (1e-3, 1e-4), "float64": (1e-7, 1e-9)}
 
 
-def _generator():
-    """``tests/fixtures/make_regression_matrix.py`` as a module (it runs the entries)."""
-    name = "make_regression_matrix"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+import make_regression_matrix as GEN  # noqa: E402  tests/fixtures, on the path (conftest.py)
 
-
-GEN = _generator()
 META, DATA, RECORDED = GEN.load_fixture(MATRIX)
 ENTRIES = META["entries"]
 
