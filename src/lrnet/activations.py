@@ -17,7 +17,7 @@ versions of them) to the network, resolved once per fit.  Every entry of
 An activation whose derivative cannot be written from its output (exact GELU,
 SiLU) declares ``needs_z=True``: the workspace then keeps a copy of the
 pre-activation ``Z`` of each hidden layer, and ``backward`` receives ``Z`` instead of
-``A`` (it may overwrite it too).  :func:`register` adds one.
+``A`` (it may overwrite it too).
 """
 
 from __future__ import annotations
@@ -147,13 +147,6 @@ ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation("relu", relu, relu_backward),
     "leaky_relu": Activation("leaky_relu", leaky_relu, leaky_relu_backward, masks_overflow=False),
 }
-
-
-def register(activation: Activation) -> None:
-    """Add ``activation`` to the registry under its name (the name must be new)."""
-    if activation.name in ACTIVATIONS:
-        raise ValueError(f"an activation named {activation.name!r} is already registered")
-    ACTIVATIONS[activation.name] = activation
 
 
 def get(name) -> Activation:

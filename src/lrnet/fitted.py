@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .heads import HEADS, Head, head_for
-from .network import Layout, predict_logits
+from .network import Layout
 
 #: fitted attributes that the description holds as arrays, not in ``attributes``
 ARRAY_ATTRIBUTES = frozenset({"coefs_", "intercepts_", "classes_", "feature_names_in_"})
@@ -65,19 +65,6 @@ class FittedNetwork:
     def intercepts(self) -> list[np.ndarray]:
         """Per-layer intercept vectors (views into :attr:`params`)."""
         return self.layout.views(self.params)[1]
-
-    def logits(self, X) -> np.ndarray:
-        """The network's logits for a numeric ``X`` (see :func:`predict_logits`)."""
-        coefs, intercepts = self.layout.views(self.params)
-        return predict_logits(coefs, intercepts, X, self.activation)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities for a numeric ``X``."""
-        return self.head.probabilities(self.logits(X))
-
-    def predict(self, X) -> np.ndarray:
-        """Labels for a numeric ``X``."""
-        return self.head.predict(self.logits(X), self.classes)
 
     def check(self, hidden_layer_sizes=None) -> None:
         """The record agrees with the weights; a ``ValueError`` says where not.
