@@ -1,8 +1,9 @@
-"""The types of a model file's header fields, as one table, and the check against it.
+"""The types of a model file's header fields, as one table, and its claims about the arrays.
 
 The arrays of a model file are protected by their SHA-256 in the header; the header
 itself is plain JSON that anyone can edit, so :func:`lrnet.persistence.load` checks
-each field's type here before using it.
+each field's type here before using it (:func:`header_problem`), and then what the
+header says about the network against its weights (:func:`claims_problem`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ._json import from_json
+from .heads import HEADS
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ HEADER_FIELDS: dict[tuple[tuple[str, ...], str], tuple[_Kind, bool]] = {
     (("fitted",), "best_loss_"): (NUMBER_OR_NULL, False),
     (("preprocessing",), "target"): (STRING_OR_NULL, False),
     (("preprocessing",), "feature_names_out"): (STRINGS, False),
+    ((), "training_state"): (OBJECT_OR_NULL, False),
+    (("training_state",), "header"): (OBJECT, True),
+    (("training_state",), "arrays"): (STRINGS, True),
 }
 
 
@@ -116,4 +123,38 @@ def header_problem(header: dict) -> str | None:
                 return f"header field {label!r} is missing"
         elif not kind.ok(parent[name]):
             return f"header field {label!r} must be {kind.what}, got {_got(parent[name], kind)}"
+    return None
+
+
+def claims_problem(
+    header: dict, units: tuple[int, ...], classes: np.ndarray, names: np.ndarray | None
+) -> str | None:
+    """What the header claims that the arrays contradict, or None.
+
+    The label type's head (:mod:`lrnet.heads`) must have as many output units as the
+    last layer for the stored classes, and the recorded output activation; the
+    feature names must name the first layer's inputs.  (Whether the classes fit the
+    label type, e.g. two for ``binary``, is scikit-learn's ``LabelBinarizer``'s rule,
+    checked when the estimator is rebuilt.)
+    """
+    label_type = header["label_type"]
+    head = HEADS.get(label_type)
+    if head is None:
+        return f"label type {label_type!r:.60} is not one of {sorted(HEADS)}"
+    if classes.ndim != 1 or (names is not None and names.ndim != 1):
+        return "classes and feature_names_in must be 1-D arrays"
+    n, outputs = len(classes), units[-1]
+    if head.n_outputs(n) != outputs:
+        return (
+            f"the {n} classes and {outputs} output unit(s) do not fit label type "
+            f"{label_type!r}, whose head has {head.n_outputs(n)} output unit(s) for {n} classes"
+        )
+    link = header["fitted"]["out_activation_"]
+    if link != head.link:
+        return f"out_activation_ {link!r:.60} does not fit label type {label_type!r}: {head.link!r}"
+    if names is not None and len(names) != units[0]:
+        return (
+            f"feature_names_in holds {len(names)} names but the first layer takes {units[0]} "
+            "features"
+        )
     return None

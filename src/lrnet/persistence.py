@@ -1,6 +1,7 @@
 """Save and load models: arrays plus a JSON header in one ``.npz`` file, never pickle.
 
-File format (version :data:`FORMAT_VERSION`): a zip archive written by ``np.savez``:
+File format (version :data:`FORMAT_VERSION`): a zip archive of uncompressed ``.npy``
+members, as ``np.savez`` writes it:
 
 ``header``
     A 0-d unicode array holding a JSON object: ``format`` ("lrnet-model"),
@@ -9,18 +10,24 @@ File format (version :data:`FORMAT_VERSION`): a zip archive written by ``np.save
     ``n_features_in_``, ``loss_curve_``, ``history_``, ...), ``label_type`` (the
     ``LabelBinarizer``'s ``y_type_``), ``classes_dtype``, ``arrays`` (name -> dtype,
     shape and SHA-256 of every other member), ``preprocessing`` (plain data from
-    :meth:`lrnet.data.Preprocessor.to_dict`, or null) and ``metadata`` (free JSON).
+    :meth:`lrnet.data.Preprocessor.to_dict`, or null), ``metadata`` (free JSON) and,
+    in a checkpoint only, ``training_state`` (``{"header": free JSON, "arrays": names}``).
 ``coef_0 .. coef_{L-1}``, ``intercept_0 .. intercept_{L-1}``
     The weights and intercepts, float32 or float64.
 ``classes``
     ``classes_`` with its dtype (strings, integers or booleans).
 ``feature_names_in``
     Present when the estimator was fitted on named columns.
+``training_state.<name>``
+    Numeric arrays of the optional training state (optimizer moments, RNG state, ...).
 
-Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs code
-from the file.  Anything wrong with a file raises :class:`ModelFileError` (a
-``ValueError``) that names the file and the problem; the arrays are checked against
-their SHA-256 in the header, and the header's fields by :mod:`lrnet._header`.
+Loading never runs code from the file and never trusts a size in it: the archive is
+read by :mod:`lrnet._archive` (every member's size, dtype and shape checked against
+the file and the header before its data is read), the header is at most
+:data:`MAX_HEADER_BYTES`, the arrays are checked against their SHA-256, the header's
+fields against :mod:`lrnet._header`, and the header's claims (label type, feature
+names, preprocessing width) against the arrays.  Anything wrong raises
+:class:`ModelFileError` (a ``ValueError``) that names the file and the problem.
 Writes go through a temporary file in the same folder and ``os.replace``, so a crash
 never leaves half a model.
 
@@ -34,14 +41,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ._archive import Archive, pickled
 from ._files import atomic_write
-from ._header import header_problem
+from ._header import claims_problem, header_problem
 from ._json import from_json, to_json
 from ._version import __version__
 from .errors import ModelFileError
@@ -53,8 +61,26 @@ FORMAT_VERSION = 1
 WEIGHT_DTYPES = ("float32", "float64")
 #: fitted attributes stored as arrays, or rebuilt, rather than as JSON
 SPECIAL = ARRAY_ATTRIBUTES
+#: most bytes of the header member (UTF-32 text: a quarter of that in characters)
+MAX_HEADER_BYTES = 32 * 2**20
+#: member-name prefix of the training-state arrays
+TRAINING_PREFIX = "training_state."
+#: names of training-state arrays
+STATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
+#: dtype kinds of training-state arrays: bool, int, uint, float
+STATE_KINDS = "biuf"
+#: what a manifest dtype may be: byte order, kind, item size (no objects, no records)
+MANIFEST_DTYPE = re.compile(r"[<>|=]([biufU])([1-9][0-9]{0,8})")
 
-__all__ = ["FORMAT_VERSION", "Model", "ModelFileError", "load", "load_estimator", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Model",
+    "ModelFileError",
+    "load",
+    "load_estimator",
+    "read_training_state",
+    "save",
+]
 
 
 @dataclass
@@ -63,7 +89,8 @@ class Model:
 
     ``predict`` and ``predict_proba`` apply the preprocessing (when the file has one,
     e.g. one written by ``lrnet train``) and then the estimator, so a table goes in;
-    without preprocessing they are the estimator's own methods.
+    without preprocessing they are the estimator's own methods.  ``training_state`` is
+    None unless read by :func:`read_training_state` from a checkpoint.
     """
 
     estimator: object
@@ -71,6 +98,7 @@ class Model:
     metadata: dict = field(default_factory=dict)
     header: dict = field(default_factory=dict)
     path: str | None = None
+    training_state: dict | None = None
 
     @property
     def classes_(self) -> np.ndarray:
@@ -130,7 +158,40 @@ def _classes_array(classes: np.ndarray) -> np.ndarray:
     return classes
 
 
-def save(path, model, preprocessing=None, metadata: dict | None = None):
+def _state_section(state) -> tuple[dict, dict]:
+    """The header entry and the members of a ``training_state`` argument."""
+    if not isinstance(state, dict) or not set(state) <= {"header", "arrays"}:
+        raise TypeError(
+            "training_state must be None or a dict with keys 'header' (a JSON-compatible "
+            f"dict) and 'arrays' (name -> numeric NumPy array), got {type(state).__name__} "
+            f"{sorted(state) if isinstance(state, dict) else ''}".rstrip()
+        )
+    header, arrays = state.get("header", {}), state.get("arrays", {})
+    if not isinstance(header, dict) or not isinstance(arrays, dict):
+        raise TypeError("training_state['header'] and ['arrays'] must be dicts")
+    members = {}
+    for name, array in arrays.items():
+        if not isinstance(name, str) or not STATE_NAME.fullmatch(name):
+            raise ValueError(
+                f"training-state array name {name!r} is not allowed: use 1 to 100 letters, "
+                "digits, '_', '.' or '-', not starting with '.' or '-'."
+            )
+        array = np.asarray(array)
+        if array.dtype.kind not in STATE_KINDS or array.dtype.names is not None:
+            raise TypeError(
+                f"training-state array {name!r} has dtype {array.dtype}; model files hold "
+                "bool, integer or float arrays. Convert it, e.g. big integers to uint64 "
+                "words or to strings in the header."
+            )
+        members[TRAINING_PREFIX + name] = np.ascontiguousarray(array)
+    try:
+        entry = {"header": to_json(header), "arrays": sorted(members)}
+    except TypeError as err:
+        raise TypeError(f"cannot save training_state['header']: {err}") from None
+    return entry, members
+
+
+def save(path, model, preprocessing=None, metadata: dict | None = None, training_state=None):
     """Write a fitted network (and its preprocessing) to ``path``, atomically.
 
     Parameters
@@ -144,6 +205,10 @@ def save(path, model, preprocessing=None, metadata: dict | None = None):
         Tabular preprocessing to store with it (as plain data).
     metadata : dict or None
         Extra JSON-compatible information (training data, metrics).
+    training_state : dict or None
+        A checkpoint's state: ``{"header": JSON-compatible dict, "arrays": {name:
+        bool, integer or float array}}``, read back by :func:`read_training_state`.
+        :func:`load` ignores it; lrnet versions before this section refuse the file.
 
     Returns
     -------
@@ -157,6 +222,10 @@ def save(path, model, preprocessing=None, metadata: dict | None = None):
     arrays["classes"] = _classes_array(np.asarray(fitted.classes))
     if fitted.feature_names is not None:
         arrays["feature_names_in"] = np.asarray(fitted.feature_names, dtype=str)
+    state = None
+    if training_state is not None:
+        state, members = _state_section(training_state)
+        arrays.update(members)
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -170,6 +239,8 @@ def save(path, model, preprocessing=None, metadata: dict | None = None):
         "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
         "metadata": to_json(metadata or {}),
     }
+    if state is not None:
+        header["training_state"] = state
     text = json.dumps(header, allow_nan=False)
     path = Path(path)
     with atomic_write(path) as fh:
@@ -181,18 +252,21 @@ def _describe(array: np.ndarray) -> dict:
     return {
         "dtype": array.dtype.str,
         "shape": list(array.shape),
-        "sha256": hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest(),
+        "sha256": hashlib.sha256(np.ascontiguousarray(array)).hexdigest(),
     }
 
 
 # ---------------------------------------------------------------------- loading
-def load(path) -> Model:
+def load(path, training_state: bool = False) -> Model:
     """Read a model file written by :func:`save` (or ``lrnet train``).
 
     Parameters
     ----------
     path : str or path-like
         The model file.
+    training_state : bool, default=False
+        Also read a checkpoint's training state into ``Model.training_state``
+        (see :func:`read_training_state`); otherwise only its sizes are checked.
 
     Returns
     -------
@@ -205,20 +279,19 @@ def load(path) -> Model:
     ModelFileError
         A ``ValueError`` naming the file and what is wrong with it.
     """
-    from .data.preprocessing import Preprocessor
-
-    header, arrays = read_file(path)
+    header, arrays = read_file(path, training_state)
     try:
-        estimator = _build_estimator(read_fitted(header, arrays))
-        spec = header.get("preprocessing")
-        preprocessor = None if spec is None else Preprocessor.from_dict(spec, str(path))
+        fitted = read_fitted(header, arrays)
+        estimator = _build_estimator(fitted)
+        preprocessor = _read_preprocessing(header, fitted.layer_units[0], str(path))
         metadata = from_json(header.get("metadata") or {})
+        state = _read_state(header, arrays) if training_state else None
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, IndexError) as err:
         reason = str(err).removeprefix(f"{path}: ")  # preprocessing errors name the file
         raise ModelFileError(f"{path}: invalid model file ({reason}).") from None
-    return Model(estimator, preprocessor, metadata, header, str(path))
+    return Model(estimator, preprocessor, metadata, header, str(path), state)
 
 
 def load_estimator(path):
@@ -226,43 +299,80 @@ def load_estimator(path):
     return load(path).estimator
 
 
-def read_file(path) -> tuple[dict, dict]:
-    """The checked header and arrays of a model file."""
+def read_training_state(path) -> tuple[Model, dict | None]:
+    """The model of a checkpoint file and its training state.
+
+    Returns
+    -------
+    model : Model
+        As :func:`load` gives it, with ``model.training_state`` set.
+    state : dict or None
+        ``{"header": dict, "arrays": {name: numpy.ndarray}}`` as given to :func:`save`,
+        or None when the file has no training state.
+    """
+    model = load(path, training_state=True)
+    return model, model.training_state
+
+
+def _read_preprocessing(header: dict, n_features: int, source: str):
+    spec = header.get("preprocessing")
+    if spec is None:
+        return None
+    from .data.preprocessing import Preprocessor
+    from .data.spec import from_dict
+
+    return Preprocessor(*from_dict(spec, source, n_features=n_features))
+
+
+def _read_state(header: dict, arrays: dict) -> dict | None:
+    entry = header.get("training_state")
+    if entry is None:
+        return None
+    return {
+        "header": from_json(entry["header"]),
+        "arrays": {n.removeprefix(TRAINING_PREFIX): arrays[n] for n in entry["arrays"]},
+    }
+
+
+def read_file(path, training_state: bool = True) -> tuple[dict, dict]:
+    """The checked header and arrays of a model file (bounded reads, :mod:`lrnet._archive`).
+
+    ``training_state=False`` checks the training-state members' sizes but leaves them out.
+    """
     path = Path(path)
-    _check_zip(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if "header" not in npz.files:
-                raise ModelFileError(f"{path}: not an lrnet model file (no header).")
-            header = _parse_header(path, npz["header"])
-            problem = header_problem(header)
-            if problem:
-                raise ModelFileError(
-                    f"{path}: {problem}; the file was altered or is not an lrnet model."
-                )
-            _check_members(path, header, npz.files)
-            arrays = {name: npz[name] for name in header["arrays"]}
-    except ModelFileError:
-        raise
-    except ValueError as err:
-        if "pickle" in str(err) or "Object arrays" in str(err):
+    _check_file(path)
+    with Archive(path) as archive:
+        if "header" not in archive.members:
+            raise ModelFileError(f"{path}: not an lrnet model file (no header).")
+        size = archive.members["header"].file_size
+        if size > MAX_HEADER_BYTES:
             raise ModelFileError(
-                f"{path}: the file holds pickled Python objects, which lrnet "
-                "never loads; it was not written by lrnet."
-            ) from None
-        raise _corrupted(path, err) from None
-    except Exception as err:  # zip, zlib and npy parsing errors of a damaged file
-        raise _corrupted(path, err) from None
-    _check_arrays(path, header, arrays)
+                f"{path}: the header member holds {size} bytes; lrnet reads headers of at "
+                f"most {MAX_HEADER_BYTES} bytes. The file was altered or not written by lrnet."
+            )
+        header = _parse_header(path, archive.read("header")[0])
+        problem = header_problem(header)
+        if problem:
+            raise ModelFileError(
+                f"{path}: {problem}; the file was altered or is not an lrnet model."
+            )
+        manifest = {n: _manifest_entry(path, n, info) for n, info in _items(path, header)}
+        _check_members(path, manifest, set(archive.members) - {"header"})
+        arrays = {}
+        for name, (dtype, shape, sha256) in manifest.items():
+            skip = not training_state and name.startswith(TRAINING_PREFIX)
+            array, digest = archive.read(name, dtype, shape, data=not skip)
+            if not skip and digest != sha256:
+                raise ModelFileError(
+                    f"{path}: member {name!r} does not match its checksum, dtype or shape "
+                    "in the header; the file was altered."
+                )
+            if not skip:
+                arrays[name] = array
     return header, arrays
 
 
-def _corrupted(path, err) -> ModelFileError:
-    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return ModelFileError(f"{path}: corrupted or truncated model file ({reason}).")
-
-
-def _check_zip(path: Path) -> None:
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file.")
     if path.is_dir():
@@ -276,10 +386,6 @@ def _check_zip(path: Path) -> None:
         raise ModelFileError(f"{path}: the model file is empty.")
     if magic != b"PK\x03\x04":
         raise ModelFileError(f"{path}: not an lrnet model file (not a zip archive).")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(
-            f"{path}: corrupted or truncated model file (the zip directory at its end is missing)."
-        )
 
 
 def _parse_header(path: Path, raw: np.ndarray) -> dict:
@@ -287,63 +393,108 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
         raise ModelFileError(f"{path}: not an lrnet model file (bad header).")
     try:
         header = json.loads(str(raw[()]))
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"{path}: corrupted model file (header is not JSON: {err}).") from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, digits, depth
+        raise ModelFileError(
+            f"{path}: corrupted model file (header is not JSON: {str(err)[:200]})."
+        ) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise ModelFileError(
             f"{path}: not an lrnet model file (format is "
-            f"{header.get('format') if isinstance(header, dict) else None!r})."
+            f"{header.get('format') if isinstance(header, dict) else None!r:.100})."
         )
     version = header.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path}: invalid format version {version!r}.")
+        raise ModelFileError(f"{path}: invalid format version {version!r:.100}.")
     if version > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: written by lrnet {header.get('lrnet_version', '?')} in model format "
-            f"version {version}; this lrnet {__version__} reads format versions up to "
-            f"{FORMAT_VERSION}. Upgrade lrnet (pip install -U lrnet) to load it."
+            f"{path}: written by lrnet {header.get('lrnet_version', '?')!s:.100} in model "
+            f"format version {version}; this lrnet {__version__} reads format versions up "
+            f"to {FORMAT_VERSION}. Upgrade lrnet (pip install -U lrnet) to load it."
         )
     if not isinstance(header.get("arrays"), dict):
         raise ModelFileError(f"{path}: invalid header (no array manifest).")
     return header
 
 
-def _check_members(path: Path, header: dict, files: list[str]) -> None:
-    expected = set(header["arrays"]) | {"header"}
-    unknown, absent = set(files) - expected, expected - set(files)
+def _items(path: Path, header: dict):
+    """The manifest's entries, once the training-state section agrees with it."""
+    state = header.get("training_state")
+    listed = set(state["arrays"]) if state is not None else set()
+    present = {n for n in header["arrays"] if n.startswith(TRAINING_PREFIX)}
+    if listed != present:
+        raise ModelFileError(
+            f"{path}: the header's training state lists arrays {sorted(listed)[:10]} but "
+            f"its manifest has {sorted(present)[:10]}; the file was altered."
+        )
+    return header["arrays"].items()
+
+
+def _manifest_entry(path: Path, name: str, info) -> tuple[np.dtype, tuple, str]:
+    """The dtype, shape and SHA-256 that member ``name`` must have."""
+    problem = _entry_problem(name, info)
+    if problem == "objects":
+        raise pickled(path)
+    if problem:
+        raise ModelFileError(
+            f"{path}: the header's entry for member {name!r:.100} {problem}; the file was "
+            "altered or not written by lrnet."
+        )
+    return np.dtype(info["dtype"]), tuple(info["shape"]), info["sha256"]
+
+
+def _entry_problem(name: str, info) -> str | None:
+    if not isinstance(info, dict) or not {"dtype", "shape", "sha256"} <= set(info):
+        return "is not an object with dtype, shape and sha256"
+    dtype, shape, sha256 = info["dtype"], info["shape"], info["sha256"]
+    if isinstance(dtype, str) and dtype.lstrip("<>|=").startswith("O"):
+        return "objects"
+    match = MANIFEST_DTYPE.fullmatch(dtype) if isinstance(dtype, str) else None
+    if match is None:
+        return f"has dtype {dtype!r:.40}, expected a plain numeric or string dtype"
+    kinds = _kinds(name)
+    if match[1] not in kinds or (kinds == "f" and np.dtype(dtype).name not in WEIGHT_DTYPES):
+        return f"has unsupported dtype {np.dtype(dtype)}"
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 32
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        return f"has shape {shape!r:.60}, expected a list of sizes"
+    if not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256)):
+        return "has no valid SHA-256"
+    return None
+
+
+def _kinds(name: str) -> str:
+    if name.startswith(("coef_", "intercept_")):
+        return "f"
+    if name.startswith(TRAINING_PREFIX):
+        return STATE_KINDS
+    return CLASS_KINDS
+
+
+def _check_members(path: Path, manifest: dict, members: set) -> None:
+    unknown, absent = members - set(manifest), set(manifest) - members
     if unknown:
         raise ModelFileError(
-            f"{path}: unexpected member(s) {sorted(unknown)} in the model "
+            f"{path}: unexpected member(s) {sorted(unknown)[:10]} in the model "
             "file; it was altered or not written by lrnet."
         )
     if absent:
         raise ModelFileError(
-            f"{path}: member(s) {sorted(absent)} are missing; the file is incomplete."
+            f"{path}: member(s) {sorted(absent)[:10]} are missing; the file is incomplete."
         )
 
 
-def _check_arrays(path: Path, header: dict, arrays: dict) -> None:
-    for name, array in arrays.items():
-        info = header["arrays"][name]
-        if not isinstance(info, dict) or _describe(array) != info:
-            raise ModelFileError(
-                f"{path}: member {name!r} does not match its checksum, "
-                "dtype or shape in the header; the file was altered."
-            )
-        kinds = "f" if name.startswith(("coef_", "intercept_")) else CLASS_KINDS
-        if array.dtype.kind not in kinds or (
-            kinds == "f" and array.dtype.name not in WEIGHT_DTYPES
-        ):
-            raise ModelFileError(f"{path}: member {name!r} has unsupported dtype {array.dtype}.")
-
-
-def _layer_arrays(header: dict, arrays: dict) -> tuple[list, list]:
+def _layer_arrays(arrays: dict) -> tuple[list, list]:
     n = sum(name.startswith("coef_") for name in arrays)
     coefs = [arrays[f"coef_{i}"] for i in range(n)]
     intercepts = [arrays[f"intercept_{i}"] for i in range(n)]
     if n == 0 or len({a.dtype for a in coefs + intercepts}) != 1:
         raise ValueError("weights missing or of mixed dtypes")
-    units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
+    if coefs[0].ndim != 2:
+        raise ValueError(f"layer 0 has weights of shape {coefs[0].shape}, expected 2-D")
+    units = [coefs[0].shape[0]] + [w.shape[-1] for w in coefs]
     for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
         if w.shape != (units[i], units[i + 1]) or b.shape != (units[i + 1],):
             raise ValueError(f"layer {i} has inconsistent shapes {w.shape} and {b.shape}")
@@ -354,10 +505,13 @@ def _layer_arrays(header: dict, arrays: dict) -> tuple[list, list]:
 
 def read_fitted(header: dict, arrays: dict) -> FittedNetwork:
     """The :class:`FittedNetwork` of a checked header and its arrays."""
-    coefs, intercepts = _layer_arrays(header, arrays)
+    coefs, intercepts = _layer_arrays(arrays)
     layout = Layout(tuple([coefs[0].shape[0]] + [w.shape[1] for w in coefs]))
     names = arrays.get("feature_names_in")
     classes = arrays["classes"]
+    problem = claims_problem(header, layout.layer_units, classes, names)
+    if problem:
+        raise ValueError(problem)
     if header.get("classes_dtype") == "object":
         classes = classes.astype(object)
     return FittedNetwork(

@@ -5,9 +5,11 @@ category lists, the columns with a missing-value indicator, and a probe (three
 synthetic rows and the fitted transformer's output on them).
 
 :func:`from_dict` rebuilds it without unpickling anything and without running code
-from the file: the stored numbers are checked for type and shape, fresh scikit-learn
-transformers are fitted on a few synthetic rows with the same columns, categories and
-missing-value indicators (so scikit-learn sets up its own structure), their fitted
+from the file: the stored numbers are checked for type and shape (and the output
+width against the network's first layer), fresh scikit-learn transformers are fitted
+on two synthetic rows with the same columns and missing-value indicators, the encoder
+being handed the stored categories (so scikit-learn sets up its own structure, in
+time proportional to the stored data, never to a number written in it), their fitted
 statistics (``statistics_``, ``mean_``, ``var_``, ``scale_``, ``categories_``) are
 replaced by the stored ones, and the result must reproduce the stored probe output.
 
@@ -31,6 +33,8 @@ from .transform import build_transformer
 
 SPEC_VERSION = 1
 UNSEEN = "\x00unseen category"
+#: rows of the probe: shifted values, missing values, unseen categories
+PROBE_ROWS = 3
 
 
 # ---------------------------------------------------------------------- writing
@@ -120,9 +124,13 @@ def _plain(value):
 
 # ---------------------------------------------------------------------- reading
 def from_dict(
-    spec: dict, source: str = "model"
+    spec: dict, source: str = "model", n_features: int | None = None
 ) -> tuple[ColumnPlan, ColumnTransformer, str | None]:
     """Validate ``spec`` and rebuild the fitted transformer, probe-checked.
+
+    The work is proportional to the size of ``spec`` (its columns, categories and
+    probe), never to a number written in it: the transformer is fitted on two
+    synthetic rows, with the stored categories given to the encoder.
 
     Parameters
     ----------
@@ -130,6 +138,9 @@ def from_dict(
         Data written by :func:`to_dict` (read back from JSON).
     source : str
         Where the data came from, for error messages.
+    n_features : int or None
+        The width the output must have (the network's first layer), checked before
+        anything is built.
 
     Returns
     -------
@@ -143,19 +154,26 @@ def from_dict(
     Raises
     ------
     ValueError
-        When the data is malformed, or the rebuilt transformer does not reproduce
-        the stored probe output.
+        When the data is malformed, its width is not ``n_features``, or the rebuilt
+        transformer does not reproduce the stored probe output.
     """
     try:
         plan, num, cat = _read_spec(spec)
-        transformer = build_transformer(plan.numeric, plan.categorical)
-        transformer.fit(_synthetic_frame(num, cat))
-        if num:
-            _restore_numeric(transformer.named_transformers_["num"], num)
-        if cat:
-            _restore_categorical(transformer.named_transformers_["cat"], cat)
+        width = output_width(num, cat)
+        _require(
+            n_features is None or width == n_features,
+            f"the preprocessing makes {width} features but the network's first layer "
+            f"takes {n_features}",
+        )
+        names = spec.get("feature_names_out")
+        _require(
+            names is None or len(names) == width,
+            f"feature_names_out holds {len(names or [])} names for {width} features",
+        )
+        probe = _read_probe(plan, spec["probe"], width)
+        transformer = _rebuild(plan, num, cat)
         target = spec.get("target")
-        _check_probe(plan, transformer, spec["probe"])
+        _check_probe(transformer, *probe)
     except SpecError as err:
         raise ValueError(f"{source}: invalid preprocessing data: {err}") from None
     except (KeyError, TypeError, IndexError, ValueError) as err:
@@ -163,6 +181,12 @@ def from_dict(
             f"{source}: invalid preprocessing data ({type(err).__name__}: {err})."
         ) from None
     return plan, transformer, target
+
+
+def output_width(num: dict | None, cat: dict | None) -> int:
+    """Features out of checked numeric and categorical parts (indicators included)."""
+    width = len(num["columns"]) + len(num["missing"]) if num else 0
+    return width + (sum(len(c) for c in cat["categories"]) if cat else 0)
 
 
 def _require(ok: bool, message: str) -> None:
@@ -194,7 +218,7 @@ def _numbers(value, n: int, what: str, positive: bool = False) -> np.ndarray:
 def _indices(value, n: int, what: str) -> list[int]:
     _require(
         isinstance(value, list)
-        and all(isinstance(v, int) and 0 <= v < n for v in value)
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n for v in value)
         and value == sorted(set(value)),
         f"{what} must be sorted column indices",
     )
@@ -206,7 +230,7 @@ def _read_spec(spec: dict):
     version = spec.get("version")
     _require(
         isinstance(version, int) and 1 <= version <= SPEC_VERSION,
-        f"unsupported preprocessing version {version!r}",
+        f"unsupported preprocessing version {version!r:.40}",
     )
     dropped = spec.get("dropped", {})
     _require(isinstance(dropped, dict), "dropped must be an object")
@@ -228,7 +252,10 @@ def _read_numeric(num: dict) -> dict:
     missing = _indices(num["missing_indicator"], n, "numeric missing_indicator")
     width = n + len(missing)
     seen = num["n_samples_seen"]
-    _require(isinstance(seen, int) and seen > 0, "n_samples_seen must be a positive integer")
+    _require(
+        isinstance(seen, int) and not isinstance(seen, bool) and seen > 0,
+        "n_samples_seen must be a positive integer",
+    )
     return {
         "columns": num["columns"],
         "missing": missing,
@@ -266,29 +293,73 @@ def _read_categorical(cat: dict) -> dict:
     }
 
 
+def _read_probe(plan: ColumnPlan, probe, width: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The probe's input rows and expected output, checked for shape before any use."""
+    _require(
+        isinstance(probe, dict) and isinstance(probe.get("input"), dict),
+        "the probe must be an object with an input object",
+    )
+    rows = PROBE_ROWS
+    frame = {}
+    for name in plan.columns:
+        values = probe["input"].get(name)
+        _require(
+            isinstance(values, list) and len(values) == rows,
+            f"the probe must hold {rows} values of column {name!r:.60}",
+        )
+        frame[name] = values
+    for name in plan.numeric:
+        frame[name] = np.array(frame[name], dtype=np.float64)
+    for name in plan.categorical:
+        _require(
+            all(v is None or isinstance(v, str) for v in frame[name]),
+            f"the probe's values of column {name!r:.60} must be strings or null",
+        )
+        frame[name] = np.array([math.nan if v is None else v for v in frame[name]], object)
+    output = probe.get("output")
+    _require(
+        isinstance(output, list)
+        and len(output) == rows
+        and all(isinstance(row, list) and len(row) == width for row in output),
+        f"the probe's output must be {rows} rows of {width} numbers",
+    )
+    return pd.DataFrame(frame), np.asarray(output, dtype=np.float64)
+
+
 # ---------------------------------------------------------------------- rebuilding
-def _synthetic_frame(num: dict | None, cat: dict | None) -> pd.DataFrame:
-    """Rows whose fit gives the stored structure: same indicators, same categories."""
-    n_cat = len(cat["columns"]) if cat else 0
-    longest = max((len(c) for c in cat["categories"][:n_cat]), default=1) if cat else 1
-    n_rows = max(2, longest + 1)
-    data = {}
-    if num:
-        for i, name in enumerate(num["columns"]):
-            column = np.full(n_rows, num["medians"][i])
-            if i in num["missing"]:
-                column[0] = np.nan
-            data[name] = column
+def _rebuild(plan: ColumnPlan, num: dict | None, cat: dict | None) -> ColumnTransformer:
+    """The transformer fitted on two synthetic rows, then given the stored statistics.
+
+    Fitting lets scikit-learn set up its own fitted structure; two rows suffice
+    because the encoder is handed the stored categories (and then set back to
+    ``categories='auto'``, as built), and a missing value in the first row of each
+    column with an indicator gives the imputers the same indicators.
+    """
+    transformer = build_transformer(plan.numeric, plan.categorical)
     if cat:
-        for j, name in enumerate(cat["columns"]):
-            values = cat["categories"][j]
-            column = np.array(
-                [values[k % len(values)] for k in range(-1, n_rows - 1)], dtype=object
-            )
-            if j in cat["missing"]:
-                column[0] = np.nan
-            data[name] = column
-    return pd.DataFrame(data)
+        transformer.set_params(cat__onehot__categories=cat["categories"])
+    transformer.fit(_synthetic_frame(num, cat))
+    if num:
+        _restore_numeric(transformer.named_transformers_["num"], num)
+    if cat:
+        transformer.set_params(cat__onehot__categories="auto")
+        _restore_categorical(transformer.named_transformers_["cat"], cat)
+    return transformer
+
+
+def _synthetic_frame(num: dict | None, cat: dict | None) -> pd.DataFrame:
+    """Two rows: the first misses the columns with an indicator, the second has none."""
+    parts = []
+    if num:
+        rows = np.tile(num["medians"], (2, 1))
+        rows[0, num["missing"]] = np.nan
+        parts.append(pd.DataFrame(rows, columns=num["columns"]))
+    if cat:
+        n = len(cat["columns"])
+        rows = np.array([[c[0] for c in cat["categories"][:n]]] * 2, dtype=object)
+        rows[0, cat["missing"]] = np.nan
+        parts.append(pd.DataFrame(rows, columns=cat["columns"], dtype=object))
+    return pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 def _restore_numeric(pipeline, num: dict) -> None:
@@ -310,17 +381,11 @@ def _restore_categorical(pipeline, cat: dict) -> None:
     )
     imputer.statistics_ = np.array(cat["most_frequent"], dtype=object)
     encoder.categories_ = [np.array(c, dtype=object) for c in cat["categories"]]
+    encoder.categories = "auto"  # as built; the fit was handed the stored ones
 
 
-def _check_probe(plan: ColumnPlan, transformer: ColumnTransformer, probe: dict) -> None:
-    frame = {}
-    for name in plan.numeric:
-        frame[name] = np.array(probe["input"][name], dtype=np.float64)
-    for name in plan.categorical:
-        values = [math.nan if v is None else v for v in probe["input"][name]]
-        frame[name] = np.array(values, dtype=object)
-    out = transformer.transform(pd.DataFrame(frame))
-    expected = np.asarray(probe["output"], dtype=np.float64)
+def _check_probe(transformer: ColumnTransformer, frame: pd.DataFrame, expected) -> None:
+    out = transformer.transform(frame)
     _require(
         out.shape == expected.shape and bool(np.allclose(out, expected, rtol=1e-9, atol=1e-12)),
         "the rebuilt transformer does not reproduce the stored probe output (file "
