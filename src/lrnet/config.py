@@ -22,6 +22,10 @@ from .kernels import Kernels
 from .optim import OPTIMIZERS, Optimizer
 from .validation import check_dropout
 
+#: a training loss this many times the class-prior loss (at least 0.01) means divergence:
+#: a model that looks at the features should end far below that loss, never above it
+DIVERGED_FACTOR = 1000.0
+
 
 @dataclass
 class Config:
@@ -53,6 +57,15 @@ class Config:
     record_validation: bool = False
     #: epochs of this call: max_iter for fit, 1 for partial_fit
     epochs: int | None = None
+    #: the class-prior loss of the training targets; an epoch loss far above it is divergence
+    prior_loss: float | None = None
+
+    @property
+    def loss_limit(self) -> float:
+        """Training losses above this have diverged: ``DIVERGED_FACTOR`` times the prior loss."""
+        if self.prior_loss is None:
+            return np.inf
+        return DIVERGED_FACTOR * max(self.prior_loss, 0.01)
 
     @property
     def max_epochs(self) -> int:
@@ -74,6 +87,8 @@ class State:
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     history: list = field(default_factory=list)
+    #: the signal that ended the last fit early (Ctrl-C: SIGINT), or None
+    interrupted: int | None = None
 
 
 def make_optimizer(config: Config, kernels: Kernels) -> Optimizer | None:

@@ -25,3 +25,16 @@ class SpecError(ValueError):
 
 class LRNetWarning(UserWarning):
     """A warning about how lrnet was used (the tests turn these into errors)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) ended a fit early; the estimator keeps what it learned.
+
+    A ``KeyboardInterrupt``, so scripts and searches still stop.  ``epoch`` is the number
+    of completed epochs (iterations for lbfgs), ``signum`` the signal's number.
+    """
+
+    def __init__(self, message: str, epoch: int, signum: int):
+        super().__init__(message)
+        self.epoch = epoch
+        self.signum = signum

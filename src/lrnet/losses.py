@@ -184,3 +184,19 @@ def cross_entropy(Z: np.ndarray, Y: np.ndarray, sample_weight=None, kind: str = 
         np.empty((m, 1), Z.dtype) for _ in range(2)
     ]
     return loss_and_delta(Z, Y, row_weight, kind, *bufs)
+
+
+def prior_cross_entropy(Y: np.ndarray, sample_weight=None, kind: str = "softmax") -> float:
+    """The mean cross-entropy of always predicting the (weighted) class frequencies of ``Y``.
+
+    The loss a model reaches without looking at the features: for softmax the entropy
+    ``-sum_k p_k log p_k`` of the frequencies ``p``; for independent sigmoids the sum of
+    each output's binary entropy.  Training that ends far above it has diverged.
+    """
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    p = np.average(np.asarray(Y, dtype=np.float64), axis=0, weights=w)
+    q = np.clip(p, 1e-12, 1.0)
+    if kind == "softmax":
+        return float(-(p * np.log(q)).sum())
+    r = np.clip(1.0 - p, 1e-12, 1.0)
+    return float(-(p * np.log(q) + (1.0 - p) * np.log(r)).sum())

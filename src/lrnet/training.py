@@ -14,6 +14,7 @@ state, so the step loop allocates no arrays.  lbfgs is a full-batch call into Sc
 from __future__ import annotations
 
 import math
+import signal
 import time
 import warnings
 from collections.abc import Callable
@@ -22,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from . import interrupts
 from .callbacks import BestWeights, call_hooks
-from .config import Config, State, init_state, make_optimizer
+from .config import DIVERGED_FACTOR, Config, State, init_state, make_optimizer
 from .errors import DivergenceError
 from .network import Net, full_batch_value_and_grad, value_and_grad
 from .optim import Optimizer, lbfgs
@@ -46,22 +48,40 @@ __all__ = [
 StepFn = Callable[..., float]
 
 
-def divergence_error(epoch: int, lr: float | None) -> DivergenceError:
+def divergence_error(
+    epoch: int, lr: float | None, loss: float | None = None, config: Config | None = None
+) -> DivergenceError:
     """The error raised when training diverges, with the fix.
 
     ``lr=None`` is for lbfgs, which has no learning rate: its line search diverges on
-    features of huge scale.
+    features of huge scale.  ``loss`` (with ``config``) is a finite loss far above the
+    class-prior loss.
     """
     if lr is None:
         cause, fix = "solver='lbfgs'", "Standardise the features (e.g. StandardScaler)"
     else:
         cause = f"learning_rate_init={lr:g}"
         fix = f"Lower learning_rate_init (try {lr / 10:g}), standardise the features"
+    if loss is None:
+        return DivergenceError(
+            f"Training diverged at epoch {epoch}: the loss or the weights became non-finite "
+            f"(NaN or inf) with {cause}. {fix}, or increase alpha. The model was left as it "
+            "was before this fit."
+        )
     return DivergenceError(
-        f"Training diverged at epoch {epoch}: the loss or the weights became non-finite "
-        f"(NaN or inf) with {cause}. {fix}, or increase alpha. The model was left as it "
-        "was before this fit."
+        f"Training diverged at epoch {epoch} ({cause}): the training loss {loss:.4g} is more "
+        f"than {DIVERGED_FACTOR:g} times {config.prior_loss:.4g}, the loss of always "
+        f"predicting the class frequencies. {fix} (features of a huge scale do the same), "
+        "or increase alpha. The model was left as it was before this fit."
     )
+
+
+def check_loss(loss: float, epoch: int, config: Config, lr: float | None) -> None:
+    """Raise :func:`divergence_error` when ``loss`` is non-finite or far above the prior loss."""
+    if not math.isfinite(loss):
+        raise divergence_error(epoch, lr)
+    if loss > config.loss_limit:
+        raise divergence_error(epoch, lr, loss, config)
 
 
 def clip_grad_norm(grads: np.ndarray, max_norm: float) -> float:
@@ -119,6 +139,9 @@ class Run:
     validate: Callable[[np.ndarray], tuple[float, float]] | None = None
     callbacks: tuple = ()
     best: BestWeights | None = None
+    #: one pass over the data, ``(mean objective, rows)``: :func:`run_epoch` when None; a
+    #: data-parallel trainer runs its rounds here (:mod:`lrnet.distributed.local_sgd`)
+    epoch_fn: Callable[[Run], tuple[float, int]] | None = None
 
     def set_step_lr(self) -> None:
         """Under a per-step schedule, the rate of the next step."""
@@ -151,6 +174,9 @@ def run_epoch(run: Run) -> tuple[float, int]:
         if not math.isfinite(loss):
             raise divergence_error(state.n_iter + 1, config.learning_rate_init)
         total += loss * m
+        if interrupts.pending() is not None:  # Ctrl-C: stop after this step
+            state.interrupted = interrupts.pending()
+            return math.nan, rows
     n = run.source.n_samples if run.source.n_samples is not None else rows
     return total / n, n
 
@@ -182,11 +208,13 @@ def fit_loop(
     validate: Callable[[np.ndarray], tuple[float, float]] | None = None,
     callbacks=(),
     step_fn: StepFn | None = None,
+    epoch_fn: Callable[[Run], tuple[float, int]] | None = None,
 ) -> np.ndarray:
     """Train ``params`` in place for up to ``max_epochs`` epochs over ``source``.
 
     ``validate(params) -> (loss, score)`` evaluates the held-out split, when there is one.
-    ``step_fn`` computes a batch's loss and gradient (default: :func:`local_step`).
+    ``step_fn`` computes a batch's loss and gradient (default: :func:`local_step`);
+    ``epoch_fn(run) -> (loss, rows)`` replaces :func:`run_epoch` (local SGD on a cluster).
     Returns the parameters to keep: the best ones under ``config.early_stopping``.
     """
     work = net.workspace(source.batch_size, params.dtype, config.dropout)
@@ -205,6 +233,7 @@ def fit_loop(
         validate=validate,
         callbacks=tuple(callbacks),
         best=BestWeights(params, record_now=True) if config.early_stopping else None,
+        epoch_fn=epoch_fn,
     )
     call_hooks(
         run.callbacks,
@@ -212,16 +241,24 @@ def fit_loop(
         {"params": params, "n_samples": source.n_samples, "max_epochs": max_epochs},
     )
     reached_max = False
-    for epoch in range(max_epochs):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
-            stop = _epoch(run)
-        if stop:
-            break
-        reached_max = epoch == max_epochs - 1
+    state.interrupted = None
+    try:
+        for epoch in range(max_epochs):
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
+                stop = _epoch(run)
+            if stop:
+                break
+            reached_max = epoch == max_epochs - 1
+    except interrupts.Abort:
+        raise
+    except KeyboardInterrupt:  # raised, not signalled (a callback, or not the main thread)
+        state.interrupted = signal.SIGINT
+    if state.interrupted is not None and not np.isfinite(params).all():
+        raise divergence_error(state.n_iter + 1, config.learning_rate_init)
     call_hooks(run.callbacks, "on_train_end", {"params": params, "history": state.history})
     if run.best is not None:  # after the callbacks: early_stopping's best weights win
         run.best.restore()
-    if reached_max and max_epochs == config.max_iter:
+    if reached_max and max_epochs == config.max_iter and state.interrupted is None:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) reached and the "
             "optimization hasn't converged yet. Increase max_iter, or raise tol.",
@@ -240,9 +277,12 @@ def _epoch(run: Run) -> bool:
     started = time.perf_counter()
     run.set_step_lr()
     lr_used = state.lr  # the rate of the epoch's first step
-    loss, n = run_epoch(run)
+    loss, n = (run.epoch_fn or run_epoch)(run)
+    if state.interrupted is not None:  # a part of an epoch is not recorded as one
+        return True
     if not math.isfinite(float(params.sum())):
         raise divergence_error(state.n_iter + 1, config.learning_rate_init)
+    check_loss(loss, state.n_iter + 1, config, config.learning_rate_init)
     state.n_iter += 1
     state.t += n
     state.loss = loss
@@ -299,19 +339,38 @@ def lbfgs_block_rows(X) -> int:
 
 
 def fit_lbfgs(
-    net, params, X, Y, sample_weight, config: Config, state: State, callbacks=(), validate=None
+    net,
+    params,
+    X,
+    Y,
+    sample_weight,
+    config: Config,
+    state: State,
+    callbacks=(),
+    validate=None,
+    objective=None,
 ):
     """Full-batch L-BFGS-B on the whole objective; updates ``params`` and ``state``.
 
     ``validate(params) -> (loss, score)``, when given, scores every iteration.
+    ``objective(params, grads) -> loss``, when given, evaluates the objective instead of
+    the in-memory rows (``X`` then only gives the row count, ``Y`` and ``sample_weight``
+    are unused): the seam of the out-of-core and distributed evaluations
+    (:mod:`lrnet.distributed.lbfgs`).
     """
-    work = net.workspace(min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
-    grads, block_grads = np.empty_like(params), np.empty_like(params)
+    grads = np.empty_like(params)
+    if objective is None:
+        work = net.workspace(min(X.shape[0], lbfgs_block_rows(X)), params.dtype)
+        block_grads = np.empty_like(params)
 
-    def fun():
-        return full_batch_value_and_grad(
-            net, params, grads, X, Y, sample_weight, config.alpha, work, block_grads
-        )
+        def fun():
+            return full_batch_value_and_grad(
+                net, params, grads, X, Y, sample_weight, config.alpha, work, block_grads
+            )
+    else:
+
+        def fun():
+            return objective(params, grads)
 
     def on_iteration(loss):
         state.loss_curve.append(loss)
@@ -329,22 +388,33 @@ def fit_lbfgs(
         state.history.append(logs)
         if config.verbose:
             print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
-        return call_hooks(callbacks, "on_epoch_end", len(state.loss_curve) - 1, logs)
+        stop = call_hooks(callbacks, "on_epoch_end", len(state.loss_curve) - 1, logs)
+        state.interrupted = interrupts.pending()
+        return stop or state.interrupted is not None
 
     call_hooks(
         callbacks,
         "on_train_begin",
         {"params": params, "n_samples": X.shape[0], "max_epochs": config.max_iter},
     )
+    state.interrupted = None
     try:
         res = lbfgs.minimize(
             fun, params, grads, config.max_iter, config.max_fun, config.tol, on_iteration
         )
+        n_iter, loss = res.nit, float(res.fun)
     except FloatingPointError:
         raise divergence_error(len(state.loss_curve) + 1, None) from None
+    except interrupts.Abort:
+        raise
+    except KeyboardInterrupt:  # raised inside SciPy: params hold the last iteration
+        state.interrupted = signal.SIGINT
+        n_iter = len(state.loss_curve)
+        loss = state.loss_curve[-1] if state.loss_curve else math.nan
     if not np.isfinite(params).all():
-        raise divergence_error(res.nit, None)
+        raise divergence_error(n_iter, None)
+    check_loss(loss, max(n_iter, 1), config, None)
     call_hooks(callbacks, "on_train_end", {"params": params, "history": state.history})
-    state.n_iter = res.nit
-    state.loss = float(res.fun)
+    state.n_iter = n_iter
+    state.loss = loss
     return params

@@ -69,7 +69,8 @@ def minimize(
     gradient into ``grads``.  Returns SciPy's ``OptimizeResult``; ``params`` holds
     its solution.  ``on_iteration(loss)`` runs after every iteration; returning
     ``True`` stops the optimisation there.  Warns with ``ConvergenceWarning`` when ``max_iter`` or
-    ``max_fun`` stops it, as scikit-learn does.
+    ``max_fun`` stops it, as scikit-learn does.  A ``KeyboardInterrupt`` raised inside
+    SciPy leaves ``params`` at the last completed iteration and propagates.
     """
 
     def value_and_grad(x):
@@ -79,24 +80,31 @@ def minimize(
             raise FloatingPointError("non-finite loss")
         return loss, grads.astype(np.float64)
 
+    accepted = params.astype(np.float64)  # the last iterate, not a line-search probe
+
     def callback(intermediate_result):
+        accepted[...] = intermediate_result.x
         if on_iteration is not None and on_iteration(float(intermediate_result.fun)):
             raise StopIteration
 
     with scipy_blas_single_threaded():
-        res = scipy.optimize.minimize(
-            value_and_grad,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=callback,
-            options={
-                "maxiter": max_iter,
-                "maxfun": max_fun,
-                "gtol": tol,
-                "ftol": min(FTOL, tol),
-            },
-        )
+        try:
+            res = scipy.optimize.minimize(
+                value_and_grad,
+                accepted.copy(),
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options={
+                    "maxiter": max_iter,
+                    "maxfun": max_fun,
+                    "gtol": tol,
+                    "ftol": min(FTOL, tol),
+                },
+            )
+        except KeyboardInterrupt:
+            params[...] = accepted  # a KeyboardInterrupt raised mid-iteration keeps the last one
+            raise
     params[...] = res.x
     if res.status == 1:
         warnings.warn(
