@@ -28,21 +28,27 @@ def quiet_fit(clf, X, y):
 
 
 # ------------------------------------------------------------------ choosing a set
-@pytest.mark.parametrize("value", [None, "", "auto", "numpy"])
-def test_resolve_gives_the_numpy_reference(monkeypatch, value):
+@pytest.mark.parametrize("value", [None, "", "auto", "numpy", "numba"])
+def test_resolve_gives_numba_by_default_and_numpy_on_request(monkeypatch, value):
     if value is None:
         monkeypatch.delenv(ENV, raising=False)
     else:
         monkeypatch.setenv(ENV, value)
     assert ENV == "LRNET_KERNELS"
-    assert resolve() is NUMPY
-    assert resolve().name == "numpy"
+    expected = "numpy" if value == "numpy" else "numba"  # numba is installed here
+    assert resolve().name == expected
+    assert resolve() is kernels.SETS[expected]()
+    if value == "numpy":
+        assert resolve() is NUMPY
 
 
-@pytest.mark.parametrize("name", ["numba", "Numpy", "fast"])
+@pytest.mark.parametrize("name", ["Numba", "Numpy", "fast"])
 def test_an_unknown_set_names_the_variable_and_the_choices(monkeypatch, name):
     monkeypatch.setenv(ENV, name)
-    message = rf"LRNET_KERNELS='{name}' is not a kernel set; expected 'auto' or one of \['numpy'\]"
+    message = (
+        rf"LRNET_KERNELS='{name}' is not a kernel set; expected 'auto' or one of "
+        r"\['numba', 'numpy'\]"
+    )
     with pytest.raises(ValueError, match=message):
         resolve()
     with pytest.raises(ValueError, match=r"Unset LRNET_KERNELS, or set it to 'numpy'"):
@@ -62,10 +68,36 @@ def test_auto_skips_a_set_that_cannot_load(monkeypatch):
     def unavailable():
         raise ImportError("no compiler here")
 
-    monkeypatch.setattr(kernels, "SETS", {"compiled": unavailable, **kernels.SETS})
+    monkeypatch.setattr(kernels, "SETS", {"compiled": unavailable, "numpy": kernels._numpy})
     monkeypatch.delenv(ENV, raising=False)
     assert resolve() is NUMPY
     assert resolve("auto") is NUMPY
+
+
+def _unavailable():
+    raise ImportError("numba is not installed here")
+
+
+def test_naming_a_set_that_cannot_load_says_how_to_fix_it(monkeypatch):
+    monkeypatch.setitem(kernels.SETS, "numba", _unavailable)
+    monkeypatch.setenv(ENV, "numba")
+    with pytest.raises(ImportError, match=r"LRNET_KERNELS='numba', but that kernel set cannot"):
+        resolve()
+    with pytest.raises(ImportError, match=r"pip install numba\), or set LRNET_KERNELS=auto"):
+        resolve()
+    monkeypatch.setenv(ENV, "auto")
+    assert resolve() is NUMPY
+
+
+def test_a_broken_numba_counts_as_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lrnet.kernels.numba_", None)  # import fails
+    assert kernels._numba is kernels.SETS["numba"]
+    with pytest.raises(ImportError):
+        kernels._numba()
+    monkeypatch.delenv(ENV, raising=False)
+    assert resolve() is NUMPY
 
 
 def test_the_argument_wins_over_the_environment(monkeypatch):
@@ -73,12 +105,18 @@ def test_the_argument_wins_over_the_environment(monkeypatch):
     assert resolve("numpy") is NUMPY
 
 
+@pytest.mark.parametrize("forced_set", ["numba", "numpy"])
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lion", "lbfgs"])
-def test_a_fit_under_numpy_is_bit_identical_to_the_default(monkeypatch, solver):
+def test_a_fit_under_a_named_set_is_bit_identical_to_that_set_as_default(
+    monkeypatch, solver, forced_set
+):
     params = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=6, random_state=0)
     monkeypatch.delenv(ENV, raising=False)
+    if forced_set == "numpy":  # the default when numba cannot load
+        monkeypatch.setitem(kernels.SETS, "numba", _unavailable)
     default = quiet_fit(LRNClassifier(**params), X, y)
-    monkeypatch.setenv(ENV, "numpy")
+    monkeypatch.setenv(ENV, forced_set)
+    monkeypatch.setitem(kernels.SETS, "numba", kernels._numba)
     forced = quiet_fit(LRNClassifier(**params), X, y)
     mine, theirs = default.coefs_ + default.intercepts_, forced.coefs_ + forced.intercepts_
     for a, b in zip(mine, theirs, strict=True):

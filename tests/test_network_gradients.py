@@ -13,6 +13,15 @@ from lrnet.network import Layout, Workspace, forward, predict_logits
 EPS = 1e-6
 
 
+@pytest.fixture(autouse=True, params=["numpy", "numba"])
+def kernel_set(request, monkeypatch):
+    """Every check runs under both kernel sets (``LRNET_KERNELS``; see lrnet.kernels)."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("LRNET_KERNELS", request.param)
+    return request.param
+
+
 def central_differences(problem) -> np.ndarray:
     """Gradient of the objective by central differences, one parameter at a time."""
     params = problem.params.copy()

@@ -49,6 +49,16 @@ environment matches, which is why the recording machine's environment is stored 
 the fixture.  To re-record deliberately changed behaviour, run the generator on the
 new code and commit the new file with the change.
 
+Kernel sets
+-----------
+Every entry runs under each kernel set (``LRNET_KERNELS``; see :mod:`lrnet.kernels`).
+The rule above applies to the NumPy reference, the set the matrix was recorded with.
+The numba set is always compared in the tolerance mode: its optimizer updates, fused
+layer bodies, dropout masks and gather are bit-identical to the reference
+(``tests/test_numba_kernels.py``), but its cross-entropy calls libm's ``exp`` and
+``log1p`` where NumPy uses its own SIMD kernels, and sums a row left to right: a few
+ulp per step, the kind of difference the tolerance mode was sized for.
+
 Environment variables: ``LRNET_REGRESSION_MODE=exact`` or ``=tolerance`` forces a
 mode (e.g. to see what the tolerance mode accepts on the recording machine);
 ``LRNET_REGRESSION_MATRIX=path`` compares against another recording.
@@ -90,6 +100,23 @@ def exact():
     with threadpool_limits(limits=1):
         here = GEN.exact_key(GEN.environment())
     return here == GEN.exact_key(META["environment"])
+
+
+#: the kernel sets every entry runs under; the first is the one the matrix was recorded with
+KERNEL_SETS = ["numpy"]
+try:
+    from lrnet.kernels import resolve
+
+    KERNEL_SETS.append(resolve("numba").name)
+except ImportError:  # numba not installed: the reference alone
+    pass
+
+
+@pytest.fixture(params=KERNEL_SETS)
+def kernel_set(request, monkeypatch):
+    """Run the entry under this kernel set (``LRNET_KERNELS``)."""
+    monkeypatch.setenv("LRNET_KERNELS", request.param)
+    return request.param
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -139,7 +166,7 @@ def test_fixture_matches_generator():
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["id"] for e in ENTRIES])
-def test_regression_entry(entry, exact):
+def test_regression_entry(entry, exact, kernel_set):
     from lrnet import LRNClassifier
 
     got = GEN.run_entry(entry, DATA, LRNClassifier)
@@ -147,4 +174,4 @@ def test_regression_entry(entry, exact):
         assert got.get("error") == entry["error"]
         return
     assert "error" not in got, f"{entry['id']}: now raises {got['error']}"
-    compare(entry, got, exact)
+    compare(entry, got, exact and kernel_set == KERNEL_SETS[0])

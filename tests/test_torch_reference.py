@@ -25,6 +25,15 @@ TORCH_ACTIVATIONS = {
 N_STEPS = 20
 
 
+@pytest.fixture(autouse=True, params=["numpy", "numba"])
+def kernel_set(request, monkeypatch):
+    """Every check runs under both kernel sets (``LRNET_KERNELS``; see lrnet.kernels)."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("LRNET_KERNELS", request.param)
+    return request.param
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     old = torch.get_num_threads()
@@ -115,9 +124,11 @@ def test_value_and_grad_match_autograd(
 def run_lrnet(problem, opt, **kwargs):
     params = problem.params.copy()
     state = opt.init(params)
+    # the kernel set's update body for this optimizer module (its own, or the module's)
+    update = problem.net.kernels.update(opt.__name__.rsplit(".", 1)[-1], opt.update)
     for _ in range(N_STEPS):
         _, grads = problem.value_and_grad(params)
-        state = opt.update(params, grads, state, **kwargs)
+        state = update(params, grads, state, **kwargs)
     return params
 
 

@@ -81,6 +81,8 @@ class Workspace:
     (``needs_z``), ``pre[l]`` keeps ``Z`` of hidden layer ``l``.  ``penalty`` (one value
     per weight) holds the L2 gradient term before it is added.  :meth:`rows` returns
     views of the first ``m`` rows, so even the last, ragged batch allocates nothing.
+    ``dropout_mask(U, keep)`` (a kernel set's, optional) turns the uniform draws into
+    the mask in one pass.
 
     Every operation on these buffers is a NumPy call.  BLAS level-1 routines through
     SciPy would wake SciPy's own OpenBLAS thread pool next to NumPy's; with two threads
@@ -91,8 +93,11 @@ class Workspace:
     _ROW_BUFFERS = ("tmp", "row", "row2", "row_weight")
     _LAYER_BUFFERS = ("acts", "deltas", "masks", "dropped", "pre")
 
-    def __init__(self, layout: Layout, batch_size: int, dtype, dropout=None, needs_z=False):
+    def __init__(
+        self, layout: Layout, batch_size: int, dtype, dropout=None, needs_z=False, dropout_mask=None
+    ):
         units = layout.layer_units
+        self.dropout_mask = dropout_mask
         k = units[-1]
         self.batch_size = batch_size
         self.acts = [np.empty((batch_size, u), dtype) for u in units[1:]]
@@ -117,6 +122,7 @@ class Workspace:
         view = object.__new__(Workspace)
         view.batch_size = m
         view.penalty = self.penalty
+        view.dropout_mask = self.dropout_mask
         for name in self._LAYER_BUFFERS:
             setattr(view, name, [None if a is None else a[:m] for a in getattr(self, name)])
         for name in self._ROW_BUFFERS:
@@ -133,7 +139,10 @@ class Workspace:
         for mask, rate in zip(self.masks, dropout, strict=True):
             if mask is not None:
                 keep = 1.0 - rate
-                rng.random(out=mask, dtype=mask.dtype)
-                np.less(mask, keep, out=mask)
-                mask *= 1.0 / keep
+                rng.random(out=mask, dtype=mask.dtype)  # the draws: NumPy's stream
+                if self.dropout_mask is not None:
+                    self.dropout_mask(mask, keep)
+                else:
+                    np.less(mask, keep, out=mask)
+                    mask *= 1.0 / keep
         return self.masks

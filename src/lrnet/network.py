@@ -61,7 +61,16 @@ def _layer_input(l, X, acts, masks, dropped):
 
 
 def forward(
-    coefs, intercepts, X, acts, activation, masks=None, dropped=None, pre=None, overflow=None
+    coefs,
+    intercepts,
+    X,
+    acts,
+    activation,
+    masks=None,
+    dropped=None,
+    pre=None,
+    overflow=None,
+    kernels: Kernels | None = None,
 ):
     """Forward pass into the buffers ``acts``; return the logits ``acts[-1]``.
 
@@ -71,9 +80,12 @@ def forward(
     receives ``Z`` of hidden layer ``l`` before ``f``.  ``overflow`` (prediction only):
     a list that gains a boolean row mask for each hidden layer whose pre-activation is
     not finite, for activations that can hide an overflow (see :func:`predict_logits`).
+    ``kernels``: the set whose fused bias + activation body runs each hidden layer in
+    one pass, when it has one (default: the reference's separate passes).
     """
     act = activations.get(activation)
     f = act.forward
+    fused = None if kernels is None else kernels.layer_forward(act)
     check = overflow is not None and act.masks_overflow
     last = len(coefs) - 1
     for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
@@ -82,15 +94,25 @@ def forward(
             _first_layer(X, W, out)
         else:
             np.matmul(_layer_input(l, X, acts, masks, dropped), W, out=out)
-        out += b
-        if l != last:
+        mask = None if masks is None or l == last else masks[l]
+        if l == last:
+            out += b
+        elif fused is not None:
+            if check:
+                rows = fused.checked(out, b)
+                if rows is not None:
+                    overflow.append(rows)
+            else:
+                fused(out, b, mask, None if mask is None else dropped[l])
+        else:
+            out += b
             if check and not _all_finite(out):
                 overflow.append(~np.isfinite(out).all(axis=1))
             if pre is not None and pre[l] is not None:
                 np.copyto(pre[l], out)
             f(out)
-            if masks is not None and masks[l] is not None:
-                np.multiply(out, masks[l], out=dropped[l])
+            if mask is not None:
+                np.multiply(out, mask, out=dropped[l])
     return acts[-1]
 
 
@@ -105,15 +127,17 @@ def backward(
     masks=None,
     dropped=None,
     pre=None,
+    kernels: Kernels | None = None,
 ) -> None:
     """Backpropagate ``deltas[-1]`` into the gradient views; overwrites hidden ``acts``.
 
     Under dropout the delta of a hidden layer is first multiplied by its mask, then by
     ``f'`` (from the unmasked output, or from ``pre`` for ``needs_z`` activations), as
-    the chain rule through ``A * mask`` asks.
+    the chain rule through ``A * mask`` asks; ``kernels`` may fuse the two products.
     """
     act = activations.get(activation)
     df = act.backward
+    fused = None if kernels is None else kernels.layer_backward(act)
     source = pre if act.needs_z else acts
     for l in range(len(coefs) - 1, -1, -1):
         d = deltas[l]
@@ -124,8 +148,12 @@ def backward(
         np.sum(d, axis=0, out=gintercepts[l])
         if l > 0:
             np.matmul(d, coefs[l].T, out=deltas[l - 1])
-            if masks is not None and masks[l - 1] is not None:
-                deltas[l - 1] *= masks[l - 1]
+            mask = None if masks is None else masks[l - 1]
+            if fused is not None:
+                fused(source[l - 1], deltas[l - 1], mask)
+                continue
+            if mask is not None:
+                deltas[l - 1] *= mask
             df(source[l - 1], deltas[l - 1])
 
 
@@ -148,10 +176,19 @@ class Net:
         object.__setattr__(self, "kernels", kernels)
         object.__setattr__(self, "act", kernels.activation(self.activation))
         object.__setattr__(self, "cross_entropy", kernels.cross_entropy[self.out_kind])
+        if kernels.prepare is not None:
+            kernels.prepare()
 
     def workspace(self, batch_size: int, dtype, dropout=None) -> Workspace:
         """A :class:`Workspace` for this network (with ``pre`` buffers when needed)."""
-        return Workspace(self.layout, batch_size, dtype, dropout, self.act.needs_z)
+        return Workspace(
+            self.layout,
+            batch_size,
+            dtype,
+            dropout,
+            self.act.needs_z,
+            dropout_mask=self.kernels.dropout_mask,
+        )
 
 
 def value_and_grad(
@@ -184,7 +221,9 @@ def value_and_grad(
         np.multiply(sample_weight[:, None], 1.0 / sw_sum, out=row_weight)
     if masks is not None:
         masks = [None if k is None else k[:m] for k in masks]
-    Z = forward(coefs, intercepts, X, work.acts, net.act, masks, work.dropped, work.pre)
+    Z = forward(
+        coefs, intercepts, X, work.acts, net.act, masks, work.dropped, work.pre, None, net.kernels
+    )
     loss = net.cross_entropy(Z, Y, row_weight, work.deltas[-1], work.tmp, work.row, work.row2)
     backward(
         coefs,
@@ -197,6 +236,7 @@ def value_and_grad(
         masks,
         work.dropped,
         work.pre,
+        net.kernels,
     )
     if alpha:
         loss += add_l2_penalty(net, params, grads, alpha / sw_sum, work.penalty)
@@ -272,13 +312,17 @@ def predict_chunk(coefs, dtype) -> int:
     return min(max(rows, MIN_PREDICT_CHUNK), 4096)
 
 
-def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
+def predict_logits(
+    coefs, intercepts, X, activation, chunk: int | None = None, kernels: Kernels | None = None
+):
     """Logits for ``X`` in a freshly allocated array (the prediction path).
 
     Weights are cast to ``X``'s dtype, so float32 input predicts in float32.  More
     than ``chunk`` rows (default :func:`predict_chunk`) go through :func:`forward` in
     blocks that reuse the same hidden-layer buffers: the memory stays bounded by the
-    block, and the GEMMs run on cache-sized operands.
+    block, and the GEMMs run on cache-sized operands.  ``kernels`` (default
+    :func:`lrnet.kernels.resolve`) may add each bias and apply the activation in one
+    pass.
 
     **Overflow.**  Whether an overflowing dot product comes out ``inf`` or ``NaN``
     depends on the BLAS kernel (one with FMA keeps ``inf`` where another computes
@@ -288,12 +332,13 @@ def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
     such a row is the same for 1 row and for n rows, on any CPU.
     """
     act = activations.get(activation)
+    kernels = kernels or resolve()
     dtype = X.dtype
     n = X.shape[0]
     if chunk is None:  # computed only for large inputs: single rows stay lean
         chunk = MIN_PREDICT_CHUNK if n <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
     if n <= chunk:  # a few rows: per-call overhead matters more than buffers
-        return _predict_rows(coefs, intercepts, X, act)
+        return _predict_rows(coefs, intercepts, X, act, kernels)
     Ws = [W.astype(dtype, copy=False) for W in coefs]
     out = np.empty((n, Ws[-1].shape[1]), dtype)
     hidden = [np.empty((chunk, W.shape[1]), dtype) for W in Ws[:-1]]
@@ -303,22 +348,30 @@ def predict_logits(coefs, intercepts, X, activation, chunk: int | None = None):
         stop = min(start + chunk, n)
         acts = [h[: stop - start] for h in hidden] + [out[start:stop]]
         found = len(overflow)
-        forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow)
+        forward(Ws, intercepts, X[start:stop], acts, act, overflow=overflow, kernels=kernels)
         blocks += [(start, stop)] * (len(overflow) - found)
     if overflow or not all_finite(out):
         _repair_overflow(coefs, intercepts, X, act, out, overflow, blocks)
     return out
 
 
-def _predict_rows(coefs, intercepts, X, act: Activation) -> np.ndarray:
+def _predict_rows(coefs, intercepts, X, act: Activation, kernels: Kernels) -> np.ndarray:
     """:func:`predict_logits` for a few rows: the lean loop, with the same guard."""
     f, check = act.forward, act.masks_overflow
+    fused = kernels.layer_forward(act)
     dtype = X.dtype
     last = len(coefs) - 1
     overflow = []
     A = X
     for l, W in enumerate(coefs):
         A = A @ (W if W.dtype == dtype else W.astype(dtype))
+        if l != last and fused is not None:
+            A = np.asarray(A)  # a sparse X's product may be a np.matrix
+            if not check:
+                fused(A, intercepts[l])
+            elif (rows := fused.checked(A, intercepts[l])) is not None:
+                overflow.append(rows)
+            continue
         A += intercepts[l]
         if l != last:
             if check and not _all_finite(A):

@@ -36,11 +36,15 @@ class ArraySource:
     """Arrays in memory, gathered into preallocated batch buffers reused every epoch.
 
     ``shuffle=True`` draws a permutation from ``rng`` at the start of each epoch;
-    ``False`` keeps the data's order and yields slices (no copy).
+    ``False`` keeps the data's order and yields slices (no copy).  ``kernels`` (default
+    :func:`lrnet.kernels.resolve`) may gather the rows of a dense X on every core.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool = True):
+    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool = True, kernels=None):
+        from .kernels import resolve
+
         self.X, self.Y, self.sw = X, Y, sample_weight
+        self.gather = (kernels or resolve()).gather
         self.shuffle = shuffle
         self.n_samples = X.shape[0]
         self.batch_size = min(batch_size, self.n_samples)
@@ -67,7 +71,9 @@ class ArraySource:
             # the default mode="raise" writes through a temporary copy of ``out`` (NumPy
             # buffers it so that a bad index leaves ``out`` untouched): measured 1.5x
             # slower for a 1024 x 784 float32 batch.
-            if self.dense:
+            if self.dense and self.gather is not None:
+                Xb = self.gather(self.X, idx, self.Xb[:m])
+            elif self.dense:
                 Xb = np.take(self.X, idx, axis=0, out=self.Xb[:m], mode="clip")
             else:
                 Xb = self.X[idx]  # a sparse batch: rows of the CSR matrix

@@ -1,0 +1,467 @@
+"""The compiled kernel set: numba, each elementwise body in one pass, on every core.
+
+Every body here computes the same IEEE operations, in the same order and the same
+dtype, as its NumPy reference (:mod:`lrnet.activations`, :mod:`lrnet.losses`,
+:mod:`lrnet.optim`), so most of them are bit-identical to it:
+
+=====================================  ==============================================
+body                                   against the reference
+=====================================  ==============================================
+Adam / AdamW, SGD (momentum, Nesterov)  bit-identical (one pass instead of 5-11)
+Lion                                    bit-identical
+bias + relu / leaky_relu / identity     bit-identical, dropout's mask applied in the
+                                        same pass
+derivative x delta (every activation)   bit-identical, dropout's mask in the same pass
+dropout mask (threshold + scale)        bit-identical; the uniform draws stay NumPy's
+                                        ``Generator.random``, so the stream is the same
+batch gather                            bit-identical (a copy)
+softmax / sigmoid cross-entropy +       within a few ulp: ``exp``/``log1p`` are libm's,
+output delta                            NumPy's are its own SIMD kernels, and a row's
+                                        sum runs left to right
+=====================================  ==============================================
+
+The logistic and tanh forward stay NumPy's: without Intel's SVML (not in numba's
+wheels) numba calls libm's scalar ``expf``/``tanhf`` per value, measured 4-9x slower
+than NumPy's SIMD ufuncs on a 128 x 256 block, which a saved pass does not repay.
+
+fastmath stays off: no reassociation and no fused multiply-add, which is what keeps the
+bodies bit-identical.  Floating-point constants reach the kernels as scalars of the
+array's dtype (never a float64 literal), so float32 buffers are computed in float32,
+as NumPy does with a Python float operand.
+
+**Threads.**  Every parallel loop is elementwise (no reduction is split between
+threads), so the results do not depend on the thread count.  Buffers of at least
+:data:`PARALLEL_MIN` values run on :func:`threads` threads (``prange``); smaller ones in
+one thread, where waking the pool costs more than it saves.  :func:`match_blas` sets
+numba's thread count to NumPy's BLAS thread count once per fit (the GEMMs and the
+elementwise work alternate, so the two pools take turns on the same cores).
+
+**Compilation** is lazy (the first call of each body, per dtype) and cached on disk
+(``cache=True``): only the first run on a machine pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from types import MappingProxyType
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..activations import ACTIVATIONS, LEAKY_SLOPE, Activation
+from . import Kernels
+
+#: a buffer with at least this many values is split across the threads
+PARALLEL_MIN = 1 << 15
+
+_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def _compile(body):
+    """``(one thread, parallel)`` compiled versions of ``body`` (lazy, cached).
+
+    The parallel one compiles a copy under another name: numba's on-disk cache keys an
+    entry by the function and its signature, not by ``parallel``, so the two versions
+    of one function would load each other's code.
+    """
+    twin = types.FunctionType(
+        body.__code__, body.__globals__, body.__name__ + "_parallel", body.__defaults__
+    )
+    twin.__qualname__ = body.__qualname__ + "_parallel"
+    return njit(**_OPTS)(body), njit(parallel=True, **_OPTS)(twin)
+
+
+# ---------------------------------------------------------------------------- threads
+_BLAS = None  # NumPy's BLAS controllers (threadpoolctl), found once
+
+
+def _numpy_blas():
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        numpy_dir = os.path.dirname(np.__file__)
+        _BLAS = [
+            lib
+            for lib in ThreadpoolController().lib_controllers
+            if lib.user_api == "blas" and lib.filepath.startswith(numpy_dir)
+        ]
+    return _BLAS
+
+
+def threads() -> int:
+    """Threads of the parallel loops: :func:`match_blas`'s count, or numba's default."""
+    return _THREADS or numba.config.NUMBA_NUM_THREADS
+
+
+def match_blas() -> int:
+    """Use as many threads as NumPy's BLAS (capped by ``NUMBA_NUM_THREADS``); return it.
+
+    The GEMMs (BLAS) and the elementwise loops (numba) alternate within a step, so both
+    pools get the same cores in turn.  Where NumPy's BLAS cannot be found, numba keeps
+    its default (``NUMBA_NUM_THREADS``, all cores).
+    """
+    global _THREADS
+    blas = _numpy_blas()
+    if blas:
+        n = max(lib.num_threads for lib in blas)
+        _THREADS = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
+    return threads()
+
+
+#: threads of the parallel loops, set by :func:`match_blas` (None: numba's default)
+_THREADS = None
+
+
+def _body(pair, n):
+    """The version of a body for ``n`` values: parallel from :data:`PARALLEL_MIN` on.
+
+    The pool is started (and its size set) only when a parallel loop first runs, so a
+    small problem never starts it.
+    """
+    if n < PARALLEL_MIN:
+        return pair[0]
+    want = _THREADS or numba.config.NUMBA_NUM_THREADS
+    if want <= 1:
+        return pair[0]
+    if numba.get_num_threads() != want:
+        numba.set_num_threads(want)
+    return pair[1]
+
+
+# ---------------------------------------------------------------------------- optimizers
+def _adam_body(p, g, m, v, b1, c1, b2, c2, a, e, decay, wd):
+    for i in prange(p.size):
+        pi = p[i]
+        if wd:
+            pi = pi * decay
+        gi = g[i]
+        mi = m[i] * b1 + gi * c1
+        vi = v[i] * b2 + (gi * gi) * c2
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - mi / (np.sqrt(vi) * a + e)
+
+
+_ADAM = _compile(_adam_body)
+
+
+def adam_update(params, grads, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0):
+    """:func:`lrnet.optim.adam.update` in one pass; bit-identical to it."""
+    import math
+
+    t = state.count + 1
+    lr = float(lr)
+    step = lr / (1.0 - beta_1**t)
+    c2 = math.sqrt(1.0 - beta_2**t)
+    d = params.dtype.type
+    _body(_ADAM, params.size)(
+        params,
+        grads,
+        state.mu,
+        state.nu,
+        d(beta_1),
+        d(1.0 - beta_1),
+        d(beta_2),
+        d(1.0 - beta_2),
+        d(1.0 / (c2 * step)),
+        d(epsilon / step),
+        d(1.0 - lr * weight_decay),
+        bool(weight_decay),
+    )
+    return state._replace(count=t)
+
+
+def _sgd_body(p, g, v, neg_lr, mu, nesterov):
+    for i in prange(p.size):
+        s = g[i] * neg_lr
+        vi = v[i] * mu + s
+        v[i] = vi
+        if nesterov:
+            p[i] = (p[i] + s) + vi * mu
+        else:
+            p[i] = p[i] + vi
+
+
+_SGD = _compile(_sgd_body)
+
+
+def sgd_update(params, grads, state, lr, momentum=0.9, nesterov=True):
+    """:func:`lrnet.optim.sgd.update` in one pass; bit-identical to it."""
+    d = params.dtype.type
+    _body(_SGD, params.size)(
+        params, grads, state.velocity, d(-float(lr)), d(momentum), bool(nesterov and momentum)
+    )
+    return state
+
+
+def _lion_body(p, g, m, c1, b1, c2, b2, lr, decay, wd, one, zero):
+    for i in prange(p.size):
+        gi = g[i]
+        c = gi * c1 + m[i] * b1
+        s = one if c > zero else (-one if c < zero else (zero if c == zero else c))
+        pi = p[i]
+        if wd:
+            pi = pi * decay
+        p[i] = pi - s * lr
+        m[i] = m[i] * b2 + gi * c2
+
+
+_LION = _compile(_lion_body)
+
+
+def lion_update(params, grads, state, lr, beta_1=0.9, beta_2=0.99, weight_decay=0.0):
+    """:func:`lrnet.optim.lion.update` in one pass; bit-identical to it."""
+    d = params.dtype.type
+    lr = float(lr)
+    _body(_LION, params.size)(
+        params,
+        grads,
+        state.mu,
+        d(1.0 - beta_1),
+        d(beta_1),
+        d(1.0 - beta_2),
+        d(beta_2),
+        d(lr),
+        d(1.0 - lr * weight_decay),
+        bool(weight_decay),
+        d(1.0),
+        d(0.0),
+    )
+    return state._replace(count=state.count + 1)
+
+
+# ---------------------------------------------------------------------------- layers
+#: activation name -> code of the fused layer bodies
+IDENTITY, RELU, LEAKY_RELU, LOGISTIC, TANH = range(5)
+CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU}
+BACKWARD_CODES = {**CODES, "logistic": LOGISTIC, "tanh": TANH}
+
+
+def _hidden_forward_body(Z, b, code, slope, mask, dropped, bad):
+    """``Z = f(Z + b)`` (and ``dropped = Z * mask``; ``bad[i]``: row i not finite).
+
+    Returns the number of rows flagged in ``bad``.
+    """
+    zero = Z.dtype.type(0)
+    nbad = 0
+    for i in prange(Z.shape[0]):
+        row = Z[i]
+        for j in range(row.size):
+            row[j] = row[j] + b[j]  # stored first: the sum rounds to Z's dtype
+        if bad.size:
+            ok = True
+            for j in range(row.size):
+                ok = ok and np.isfinite(row[j])
+            bad[i] = not ok
+            nbad += 0 if ok else 1
+        if code == RELU:  # np.maximum(z, 0): z >= 0 or NaN keeps z
+            for j in range(row.size):
+                z = row[j]
+                row[j] = z if (z >= zero or z != z) else zero
+        elif code == LEAKY_RELU:  # np.maximum(z, slope * z)
+            for j in range(row.size):
+                z = row[j]
+                t = z * slope
+                row[j] = z if (z >= t or z != z) else t
+        if mask.size:
+            for j in range(row.size):
+                dropped[i, j] = row[j] * mask[i, j]
+    return nbad
+
+
+_HIDDEN_FORWARD = _compile(_hidden_forward_body)
+
+
+def _hidden_backward_body(A, D, code, lo, hi, mask):
+    """``D *= mask`` (dropout) then ``D *= f'`` written from the output ``A``."""
+    one = D.dtype.type(1)
+    zero = D.dtype.type(0)
+    for i in prange(D.shape[0]):
+        d = D[i]
+        a = A[i]
+        if mask.size:
+            for j in range(d.size):
+                d[j] = d[j] * mask[i, j]
+        if code == RELU:
+            for j in range(d.size):
+                d[j] = d[j] * (one if a[j] > zero else zero)
+        elif code == LEAKY_RELU:
+            for j in range(d.size):
+                d[j] = d[j] * (hi if a[j] > zero else lo)
+        elif code == LOGISTIC:
+            for j in range(d.size):
+                d[j] = (d[j] * a[j]) * (one - a[j])
+        elif code == TANH:
+            for j in range(d.size):
+                d[j] = d[j] * (one - a[j] * a[j])
+
+
+_HIDDEN_BACKWARD = _compile(_hidden_backward_body)
+
+_EMPTY = {}
+
+
+def _empty(dtype, ndim):
+    key = (np.dtype(dtype), ndim)
+    out = _EMPTY.get(key)
+    if out is None:
+        out = _EMPTY[key] = np.empty((0,) * ndim, dtype)
+    return out
+
+
+class HiddenForward:
+    """``Z = f(Z + b)`` in one pass, for an activation with a fused body."""
+
+    def __init__(self, act: Activation):
+        self.code = CODES[act.name]
+
+    def __call__(self, Z, b, mask=None, dropped=None):
+        """Training: also ``dropped = f(Z + b) * mask`` under dropout."""
+        if mask is None:
+            mask = dropped = _empty(Z.dtype, 2)
+        body = _body(_HIDDEN_FORWARD, Z.size)
+        body(Z, b, self.code, Z.dtype.type(LEAKY_SLOPE), mask, dropped, _empty(np.bool_, 1))
+
+    def checked(self, Z, b):
+        """Prediction: ``f(Z + b)``; returns the rows whose ``Z + b`` is not finite, or None."""
+        bad = np.empty(Z.shape[0], np.bool_)
+        e = _empty(Z.dtype, 2)
+        body = _body(_HIDDEN_FORWARD, Z.size)
+        found = body(Z, b, self.code, Z.dtype.type(LEAKY_SLOPE), e, e, bad)
+        return bad if found else None
+
+
+class HiddenBackward:
+    """``delta *= mask`` (dropout) and ``delta *= f'(A)`` in one pass."""
+
+    def __init__(self, act: Activation):
+        self.code = BACKWARD_CODES[act.name]
+
+    def __call__(self, A, delta, mask=None):
+        """Leaves ``A`` untouched (the reference may use it as scratch)."""
+        d = delta.dtype
+        # leaky_relu's factors as the reference computes them: (A > 0) * 0.99 + 0.01
+        hi, lo = np.array([1.0, 0.0], d) * (1.0 - LEAKY_SLOPE) + LEAKY_SLOPE
+        if mask is None:
+            mask = _empty(d, 2)
+        _body(_HIDDEN_BACKWARD, delta.size)(A, delta, self.code, lo, hi, mask)
+
+
+# ---------------------------------------------------------------------------- outputs
+def _softmax_ce_body(Z, Y, w, delta, row, inv_m):
+    """Per row: ``logsumexp(z) - y.z`` into ``row``; ``delta = (softmax(z) - y) w``."""
+    for i in range(Z.shape[0]):
+        z = Z[i]
+        mx = z[0]
+        for j in range(1, z.size):
+            if z[j] > mx or z[j] != z[j]:
+                mx = z[j]
+        s = z.dtype.type(0)
+        for j in range(z.size):
+            e = np.exp(z[j] - mx)
+            delta[i, j] = e
+            s += e
+        yz = z.dtype.type(0)
+        for j in range(z.size):
+            yz += Y[i, j] * z[j]
+        row[i, 0] = (np.log(s) + mx) - yz
+        wi = inv_m if w.size == 0 else w[i, 0]
+        for j in range(z.size):
+            delta[i, j] = (delta[i, j] / s - Y[i, j]) * wi
+
+
+def _sigmoid_ce_body(Z, Y, w, delta, row, inv_m):
+    """Per row: ``sum softplus(z) - y z`` into ``row``; ``delta = (sigmoid(z) - y) w``."""
+    one = Z.dtype.type(1)
+    zero = Z.dtype.type(0)
+    for i in range(Z.shape[0]):
+        z = Z[i]
+        acc = zero
+        wi = inv_m if w.size == 0 else w[i, 0]
+        for j in range(z.size):
+            x = z[j]
+            t = np.log1p(np.exp(-np.abs(x)))
+            t = t + (x if (x >= zero or x != x) else zero)
+            acc += t - Y[i, j] * x
+            delta[i, j] = (one / (one + np.exp(-x)) - Y[i, j]) * wi
+        row[i, 0] = acc
+
+
+_SOFTMAX_CE = njit(**_OPTS)(_softmax_ce_body)
+_SIGMOID_CE = njit(**_OPTS)(_sigmoid_ce_body)
+
+
+def _cross_entropy(body, name):
+    def cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
+        """Loss and output delta in one pass over the logits (see :mod:`lrnet.losses`)."""
+        m = Z.shape[0]
+        d = Z.dtype.type
+        w = _empty(Z.dtype, 2) if row_weight is None else row_weight
+        body(Z, Y, w, delta, row, d(1.0 / m))
+        if row_weight is None:
+            return float(row.sum()) / m
+        return float(np.vdot(row, row_weight))
+
+    cross_entropy.__name__ = cross_entropy.__qualname__ = name
+    return cross_entropy
+
+
+# ---------------------------------------------------------------------------- data
+def _dropout_mask_body(U, keep, scale):
+    zero = U.dtype.type(0)
+    for i in prange(U.shape[0]):
+        u = U[i]
+        for j in range(u.size):
+            u[j] = scale if u[j] < keep else zero
+
+
+_DROPOUT_MASK = _compile(_dropout_mask_body)
+
+
+def dropout_mask(U, keep: float) -> None:
+    """Uniform draws ``U`` -> ``1 / keep`` where ``U < keep``, else 0, in place."""
+    d = U.dtype.type
+    _body(_DROPOUT_MASK, U.size)(U, d(keep), d(1.0 / keep))
+
+
+def _gather_body(X, idx, out):
+    for r in prange(idx.size):
+        src = X[idx[r]]
+        dst = out[r]
+        for j in range(dst.size):
+            dst[j] = src[j]
+
+
+_GATHER = _compile(_gather_body)
+
+
+def gather(X, idx, out):
+    """``out = X[idx]`` row by row (``idx`` in bounds); returns ``out``."""
+    if not (X.flags.c_contiguous and out.flags.c_contiguous):
+        return np.take(X, idx, axis=0, out=out, mode="clip")
+    _body(_GATHER, out.size)(X, idx, out)
+    return out
+
+
+# ---------------------------------------------------------------------------- the set
+KERNELS = Kernels(
+    name="numba",
+    # the hidden activations' own bodies stay the reference's (bit-identical, and the
+    # logistic/tanh ufuncs are faster); the fused layer bodies below replace them
+    activations=MappingProxyType(ACTIVATIONS),
+    cross_entropy=MappingProxyType(
+        {
+            "softmax": _cross_entropy(_SOFTMAX_CE, "softmax_cross_entropy"),
+            "logistic": _cross_entropy(_SIGMOID_CE, "sigmoid_cross_entropy"),
+        }
+    ),
+    updates=MappingProxyType({"adam": adam_update, "sgd": sgd_update, "lion": lion_update}),
+    hidden_forward=MappingProxyType({name: HiddenForward for name in CODES}),
+    hidden_backward=MappingProxyType({name: HiddenBackward for name in BACKWARD_CODES}),
+    dropout_mask=dropout_mask,
+    gather=gather,
+    prepare=match_blas,
+)
