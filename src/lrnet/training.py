@@ -209,13 +209,16 @@ def fit_loop(
     callbacks=(),
     step_fn: StepFn | None = None,
     epoch_fn: Callable[[Run], tuple[float, int]] | None = None,
+    checkpointing=None,
 ) -> np.ndarray:
     """Train ``params`` in place for up to ``max_epochs`` epochs over ``source``.
 
     ``validate(params) -> (loss, score)`` evaluates the held-out split, when there is one.
     ``step_fn`` computes a batch's loss and gradient (default: :func:`local_step`);
     ``epoch_fn(run) -> (loss, rows)`` replaces :func:`run_epoch` (local SGD on a cluster).
-    Returns the parameters to keep: the best ones under ``config.early_stopping``.
+    ``checkpointing`` (:class:`lrnet.checkpoint.Checkpointing`) resumes from a
+    checkpoint and writes them.  Returns the parameters to keep: the best ones under
+    ``config.early_stopping``.
     """
     work = net.workspace(source.batch_size, params.dtype, config.dropout)
     run = Run(
@@ -235,6 +238,10 @@ def fit_loop(
         best=BestWeights(params, record_now=True) if config.early_stopping else None,
         epoch_fn=epoch_fn,
     )
+    start = 0
+    if checkpointing is not None and checkpointing.resume_from is not None:
+        stopped = checkpointing.restore(params, state, rng, run.best)
+        start = max_epochs if stopped else state.n_iter
     call_hooks(
         run.callbacks,
         "on_train_begin",
@@ -243,9 +250,11 @@ def fit_loop(
     reached_max = False
     state.interrupted = None
     try:
-        for epoch in range(max_epochs):
+        for epoch in range(start, max_epochs):
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
                 stop = _epoch(run)
+            if checkpointing is not None:
+                checkpointing.after_epoch(params, state, rng, run.best, stop)
             if stop:
                 break
             reached_max = epoch == max_epochs - 1
