@@ -233,7 +233,7 @@ def test_unexpected_errors_are_one_line(files, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "value, train_message, predict_message",
     [
-        (np.inf, "column 'x1' holds 1 infinite value(s), the first at row 17", None),
+        (np.inf, "column 'x1' holds 1 infinite value(s), the first at line 19", None),
         (1e200, "column(s) 'x1' hold values too large to standardise", "overflows once"),
         (1e308, "column(s) 'x1' hold values too large to standardise", "overflows once"),
     ],
@@ -250,7 +250,7 @@ def test_extreme_feature_values(files, tmp_path, value, train_message, predict_m
     assert train_message in line and "extreme.csv" in line
     line = one_error_line(capsys, main(["predict", str(model), str(source)]), 1)
     expected = predict_message or train_message
-    assert expected in line and "row 17" in line
+    assert expected in line and "line 19" in line  # data row 17, after the header
 
 
 def test_a_target_with_a_value_per_row_is_refused(tmp_path, capsys):

@@ -191,16 +191,16 @@ def test_duplicate_parquet_columns(tmp_path, capsys, names):
     assert f"'{repeated}' (2 times)" in line and "Rename" in line
 
 
-def test_duplicate_csv_columns_are_renamed_by_pandas(tmp_path):
+def test_duplicate_csv_columns_are_refused_not_renamed(tmp_path):
+    # issue 14: refused as in Parquet (pandas used to rename the second one to x.1)
     path = tmp_path / "dup.csv"
     path.write_text("x,x,y\n1,2,0\n3,4,1\n")
-    table = read_table(path)
-    assert list(table.columns) == ["x", "x.1", "y"]
-    assert table["x.1"].tolist() == [2, 4]
+    with pytest.raises(DataError, match=r"duplicate column name\(s\) 'x' \(2 times\)"):
+        read_table(path)
 
 
 def oops_file(tmp_path):
-    """:func:`make_table`'s CSV with the text 'oops' in the numeric column x1 of row 150."""
+    """:func:`make_table`'s CSV with the text 'oops' in the numeric column x1 of row 150 (line 152)."""
     table = make_table()
     table["x1"] = table["x1"].astype(object)
     table.loc[150, "x1"] = "oops"
@@ -211,12 +211,12 @@ def oops_file(tmp_path):
 
 def test_non_numeric_value_names_its_row(tmp_path, capsys, model):
     code, err = run(capsys, "predict", model, oops_file(tmp_path))
-    assert "row 150 holds 'oops'" in one_error(code, err)
+    assert "line 152 holds 'oops'" in one_error(code, err)  # data row 150, after the header
 
 
 def test_non_numeric_value_names_its_row_in_the_file_when_chunked(tmp_path, capsys, model):
     code, err = run(capsys, "predict", model, oops_file(tmp_path), "--chunk-size", "10")
-    assert "row 150 holds 'oops'" in one_error(code, err)
+    assert "line 152 holds 'oops'" in one_error(code, err)  # data row 150, after the header
 
 
 # ---------------------------------------------------------------------- --sep

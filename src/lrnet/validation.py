@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from numbers import Number
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,9 +79,66 @@ def check_lengths(X, y, names: tuple[str, str] = ("X", "y")) -> None:
         )
 
 
+def _column_names(X, kinds: str) -> list[str]:
+    """The columns of ``X`` (a frame, or an array as a whole) whose dtype kind is in ``kinds``."""
+    if hasattr(X, "dtypes") and hasattr(X.dtypes, "items"):
+        return [str(c) for c, t in X.dtypes.items() if getattr(t, "kind", "O") in kinds]
+    dtype = getattr(X, "dtype", None)
+    return ["(all)"] if dtype is not None and dtype.kind in kinds else []
+
+
+def unsupported_features(X, name: str = "X") -> ValueError | None:
+    """The error for date, time-span or complex features in ``X``, or ``None``.
+
+    Checked on the input as given, before any conversion: NumPy would otherwise turn
+    dates into nanoseconds without a word, or print the whole array in its error.
+    """
+    for kinds, what, fix in (
+        (
+            "mM",
+            "dates or time spans",
+            "Convert them to numbers first, e.g. seconds since a reference date "
+            "((X[c] - X[c].min()).dt.total_seconds()) or calendar features (year, month, "
+            "day of week), or drop them.",
+        ),
+        (
+            "c",
+            "complex numbers",
+            "Split each into real numbers first, e.g. np.column_stack([X.real, X.imag]) "
+            "or the magnitude np.abs(X).",
+        ),
+    ):
+        columns = _column_names(X, kinds)
+        if columns:
+            dtypes = X.dtypes if hasattr(X, "dtypes") else None
+            if columns == ["(all)"]:
+                where = f"{name} has dtype {X.dtype}"
+            else:
+                shown = ", ".join(f"{c!r} ({dtypes[c]})" for c in columns[:10])
+                more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+                where = f"{name} column(s) {shown}{more} hold {what}"
+            # scikit-learn's words first: its estimator checks match them
+            prefix = "Complex data not supported: " if kinds == "c" else ""
+            return ValueError(
+                f"{prefix}{where}: LRNClassifier needs real numbers, not {what}. {fix}"
+            )
+    return None
+
+
 def explain_conversion_error(err: Exception, X) -> Exception:
     """Reword numpy's "could not convert string to float" for non-numeric X."""
+    unsupported = unsupported_features(X)
+    if unsupported is not None:
+        return unsupported
     msg = str(err)
+    # numpy's message is followed by the whole array; a list of complex numbers fails in float()
+    if msg.startswith("Complex data not supported") or "not 'complex'" in msg:
+        return ValueError(
+            "Complex data not supported: X holds complex numbers, and LRNClassifier needs real "
+            "numbers. Split each into "
+            "real numbers first, e.g. np.column_stack([X.real, X.imag]) or the magnitude "
+            "np.abs(X)."
+        )
     if "could not convert" not in msg and "must be a string" not in msg:
         return err
     dtypes = ""
@@ -201,6 +259,10 @@ def validate_fit_data(estimator, X, y, reset: bool):
             "Pass the class labels as the second argument of fit."
         )
     check_lengths(X, y)
+    unsupported = unsupported_features(X)
+    if unsupported is not None:
+        raise unsupported
+    check_label_values(y)
     try:
         X, y = validate_data(
             estimator,
@@ -227,3 +289,50 @@ def validate_fit_data(estimator, X, y, reset: bool):
     if y.ndim == 2 and type_of_target(y).startswith("multilabel"):
         check_indicator_values(y)
     return X, y
+
+
+def _labels_as_objects(y) -> np.ndarray | None:
+    """A 1-D object array of ``y``'s labels when they may mix types, else ``None``."""
+    if isinstance(y, list | tuple):
+        try:
+            values = np.asarray(y, dtype=object)
+        except ValueError:  # ragged nested lists: scikit-learn's check explains them
+            return None
+    elif getattr(getattr(y, "dtype", None), "kind", None) == "O":  # objects, pandas strings
+        values = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    else:
+        return None
+    return values if values.ndim == 1 else None
+
+
+def check_label_values(y, name: str = "y") -> None:
+    """Class labels must be present, and of one kind: all numbers or all strings.
+
+    A list that mixes ``0`` and ``'a'`` would become the strings ``'0'`` and ``'a'``,
+    and ``None`` would be a class of its own (or an "unknown label type" error).
+    """
+    values = _labels_as_objects(y)
+    if values is None or values.size == 0:
+        return
+    types = set(map(type, values.tolist()))
+    if type(None) in types or float in types:
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values])
+        if missing.any():
+            first = int(np.flatnonzero(missing)[0])
+            raise ValueError(
+                f"{name} holds {int(missing.sum())} missing label(s) (None or NaN), the first "
+                f"at position {first}; every sample needs a class label. Drop those samples "
+                f"first (e.g. keep = {name}.notna(); X, {name} = X[keep], {name}[keep]), or "
+                "give them a class of their own."
+            )
+    strings = sorted({t.__name__ for t in types if issubclass(t, str | bytes)})
+    numbers = sorted({t.__name__ for t in types if issubclass(t, Number | np.number)})
+    if strings and numbers:
+        text = next(v for v in values if isinstance(v, str | bytes))
+        number = next(v for v in values if isinstance(v, Number | np.number))
+        raise ValueError(
+            f"{name} mixes numbers and strings (e.g. {number!r} and {text!r}; types "
+            f"{', '.join(numbers + strings)}); the labels of one target must share one "
+            f"type. Convert them all first, e.g. {name} = np.asarray({name}).astype(str), "
+            "or map the strings to numbers."
+        )

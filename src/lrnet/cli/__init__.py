@@ -13,7 +13,7 @@ import warnings
 
 from ..data.readers import DataError
 from ..persistence import ModelFileError
-from .display import Output, UsageError, UserError
+from .display import Output, UsageError, UserError, printable
 from .parser import build_parser
 
 
@@ -30,13 +30,13 @@ def _handlers():
 
 
 def _error(message: str) -> None:
-    text = " ".join(str(message).split())
+    text = printable(" ".join(str(message).split()))
     print(f"lrnet: error: {text}", file=sys.stderr, flush=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     first = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    print(f"lrnet: warning: {first}", file=sys.stderr, flush=True)
+    print(f"lrnet: warning: {printable(first)}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

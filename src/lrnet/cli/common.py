@@ -114,7 +114,7 @@ def split_target(
     missing = int((~present).sum())
     if missing:
         out.note(f"dropped {missing} row(s) whose target {target!r} is missing.")
-        frame = frame.loc[present].reset_index(drop=True)
+        frame = frame.loc[present]  # the index keeps naming each row's line in the file
     return frame, target_labels(frame[target], source)
 
 

@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 #: the confusion matrix is printed in full up to this many classes
 MAX_CONFUSION = 20
+#: what a terminal would act on instead of showing: C0 and C1 control characters (ESC
+#: sequences among them), DEL, and the marks and overrides that reorder text
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``str(text)`` with control characters escaped (ESC as four characters), safe on a terminal.
+
+    Column names, labels and paths come from files; an ESC sequence among them must
+    not reach the terminal raw.  Every line the commands print goes through here.
+    """
+    text = str(text)
+    if not UNPRINTABLE.search(text):
+        return text
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def escape(text) -> str:
+    """``text`` for a rich table cell: control characters and rich markup escaped."""
+    return escape_markup(printable(text))
+
+
+class SafeConsole(Console):
+    """A rich console that escapes control characters in the text it renders.
+
+    The tables escape their cells already (:func:`escape`); this catches the rest, and
+    leaves rich's own styling (``Segment.control`` and styles) alone.
+    """
+
+    def _render_buffer(self, buffer) -> str:
+        safe = (s if s.control else Segment(printable(s.text), s.style) for s in buffer)
+        return super()._render_buffer(safe)
 
 
 class UserError(ValueError):
@@ -36,13 +70,13 @@ class Output:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        self.console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+        self.console = SafeConsole(file=sys.stdout, highlight=False, soft_wrap=False)
 
     def note(self, text: str) -> None:
         """A one-line remark on stderr (kept in the JSON output too)."""
         self.notes.append(text)
         if not self.quiet:
-            print(f"note: {text}", file=sys.stderr, flush=True)
+            print(f"note: {printable(text)}", file=sys.stderr, flush=True)
 
     def show(self, *renderables) -> None:
         """Print rich renderables on stdout, unless quiet or in JSON mode."""
@@ -53,7 +87,7 @@ class Output:
     def line(self, text: str) -> None:
         """A plain result line on stdout, unless quiet or in JSON mode."""
         if not (self.quiet or self.json_mode):
-            print(text, flush=True)
+            print(printable(text), flush=True)
 
     def emit_json(self, document: dict) -> None:
         """The JSON document on stdout, in JSON mode."""
@@ -84,7 +118,7 @@ def metrics_tables(metrics: dict, title: str) -> list:
             f"{row['f1']:.3f}",
             str(row["support"]),
         )
-    return [Text(title, style="bold"), summary, per_class, confusion_table(metrics)]
+    return [Text(printable(title), style="bold"), summary, per_class, confusion_table(metrics)]
 
 
 def confusion_table(metrics: dict):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-from rich.markup import escape
 from rich.table import Table
 
 from ..persistence import Model, load
-from .display import Output, key_value_table, listing
+from .display import Output, escape, key_value_table, listing
 
 #: input columns listed in the preprocessing table
 MAX_ROWS = 30

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from .columns import ColumnPlan, plan_columns
-from .readers import DataError
+from .readers import DataError, row_name
 from .spec import from_dict as spec_from_dict
 from .spec import to_dict as spec_to_dict
 from .transform import build_transformer, check_scales, prepare_frame
@@ -110,8 +110,9 @@ class Preprocessor:
         if not np.isfinite(out).all():
             row, col = np.argwhere(~np.isfinite(out))[0]
             raise DataError(
-                f"{source}: feature {self.feature_names_out[col]!r} of row "
-                f"{frame.index[row]} overflows once standardised: the value is far outside "
+                f"{source}: feature {self.feature_names_out[col]!r} of "
+                f"{row_name(frame.index[row], frame.attrs)} overflows once standardised: the "
+                "value is far outside "
                 "the range seen in training. Check that column."
             )
         return out

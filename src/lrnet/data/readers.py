@@ -4,6 +4,16 @@ Every reader returns :class:`pandas.DataFrame` objects with string column names,
 every problem a user can cause (a missing file, an unknown format, a wrong delimiter or
 encoding, a corrupted file) raises :class:`DataError` with one line naming the file.
 
+Text files are screened before pandas parses them (:func:`scan_text`): a NUL byte, a
+line longer than :data:`MAX_LINE_CHARS` characters, a repeated header name or a row
+with fewer fields than the header is refused with the file's line number (1-based,
+the header being line 1).  Only regular files are read: a FIFO, a device or a socket
+is refused, since the delimiter sniffer and the parser each read the file.
+
+Each frame's ``attrs`` say how to name its rows in messages (:func:`row_name`): the
+line of a text file when every row sits on a line of its own, otherwise the row
+counted from 1.
+
 NumPy files carry no column names unless they hold them: a plain 2-D ``.npy`` array
 gets columns ``x0 .. x{d-1}``; a structured ``.npy`` array keeps its field names; an
 ``.npz`` either holds ``X`` (2-D, optionally with ``feature_names``) and ``y``, or one
@@ -13,10 +23,12 @@ gets columns ``x0 .. x{d-1}``; a structured ``.npy`` array keeps its field names
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import lzma
 import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +46,12 @@ SUPPORTED = ".csv, .tsv, .txt (optionally .gz/.bz2/.xz), .parquet, .npz, .npy"
 CHUNK_ROWS = 50_000
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an empty zip starts with the second
+#: the longest line of a text file, in characters (16 Mi); a longer line is refused
+MAX_LINE_CHARS = 1 << 24
+#: ``frame.attrs`` key: the file line of the frame's row label 0 (text files)
+FIRST_LINE = "lrnet_first_line"
+#: ``frame.attrs`` key: the rows come from a file, so they are named counting from 1
+FROM_FILE = "lrnet_from_file"
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,32 @@ def check_readable(path: str | os.PathLike) -> Path:
         raise DataError(f"{path}: no such file.")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a data file.")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "not a regular file"
+        kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else kind
+        kind = "a socket" if stat.S_ISSOCK(mode) else kind
+        raise DataError(
+            f"{path}: is {kind}; lrnet reads only regular files, since it reads a file "
+            "more than once. Save the stream to a file first, e.g. `cat > data.csv`."
+        )
     if not os.access(path, os.R_OK):
         raise DataError(f"{path}: permission denied; the file is not readable.")
     return path
+
+
+def row_name(label, attrs: dict) -> str:
+    """How a message names the row ``label`` of a frame with these ``attrs``.
+
+    ``'line 152'`` for a text file whose rows each sit on one line, ``'row 151'``
+    (counting from 1) for other files, and ``'row <label>'`` for frames that did not
+    come from a reader.
+    """
+    if FIRST_LINE in attrs and isinstance(label, int | np.integer):
+        return f"line {attrs[FIRST_LINE] + int(label)}"
+    if attrs.get(FROM_FILE) and isinstance(label, int | np.integer):
+        return f"row {int(label) + 1}"
+    return f"row {label}"
 
 
 def read_table(path: str | os.PathLike, options: CsvOptions = CsvOptions()) -> pd.DataFrame:
@@ -114,13 +155,19 @@ def iter_table(
             if not yielded:
                 _check_unique_columns(path, chunk.columns)
             chunk.index = pd.RangeIndex(rows, rows + len(chunk))
+            chunk.attrs[FROM_FILE] = True
             rows += len(chunk)
             yielded = True
             yield chunk
         if not yielded:
             raise DataError(f"{path}: the file holds no rows.")
-    except (DataError, MemoryError):
+    except DataError:
         raise
+    except MemoryError:
+        raise DataError(
+            f"{path}: not enough memory to read this {kind} file; its largest line or "
+            "cell may be too large. Split the file, or drop the large columns."
+        ) from None
     except UnicodeDecodeError as err:
         raise _encoding_error(path, options, err) from None
     except pd.errors.EmptyDataError:
@@ -166,24 +213,132 @@ def sniff_delimiter(path: Path, encoding: str = "utf-8") -> str:
         return ","
 
 
+@dataclass(frozen=True)
+class TextScan:
+    """What one pass over a text file found: where the header is, how rows map to lines."""
+
+    header_line: int
+    one_line_rows: bool
+
+
+def scan_text(path: Path, encoding: str = "utf-8") -> TextScan:
+    """Screen a text file line by line, in bounded memory, before it is parsed.
+
+    Raises
+    ------
+    DataError
+        At the first line holding a NUL byte or longer than :data:`MAX_LINE_CHARS`.
+
+    Returns
+    -------
+    TextScan
+        The header's line number (the first non-blank line) and whether every data row
+        sits on a line of its own (no blank line among them, no quoted line break).
+    """
+    header_line, blank_inside, multiline, number, blanks = 0, False, False, 0, 0
+    with _open_text(path, encoding) as fh:
+        while line := fh.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+                raise DataError(
+                    f"{path}: line {number} is longer than {MAX_LINE_CHARS:,} characters, the "
+                    "limit of a line (a row, or one cell) lrnet reads. Check the line endings "
+                    "and the quoting, or split the large values out of the file."
+                )
+            if "\x00" in line:
+                raise DataError(
+                    f"{path}: line {number} holds a NUL byte (\\x00), which text never does: "
+                    "the file is binary, corrupted, or in another encoding (e.g. --encoding "
+                    "utf-16). Remove the NUL bytes or export the file again as text."
+                )
+            if not line.strip():
+                blanks += 1
+                continue
+            if header_line == 0:
+                header_line = number
+            elif blanks:
+                blank_inside = True
+            blanks = 0
+            if '"' in line and line.count('"') % 2:
+                multiline = True
+    return TextScan(header_line, not (blank_inside or multiline))
+
+
+def csv_records(path: Path, sep: str, encoding: str):
+    """``(line, fields)`` of each non-blank record, split as pandas splits it."""
+    with _open_text(path, encoding) as fh:
+        reader = csv.reader(fh, delimiter=sep, skipinitialspace=True, strict=False)
+        line = 1
+        for fields in reader:
+            if fields and any(f.strip() for f in fields) or len(fields) > 1:
+                yield line, fields
+            line = reader.line_num + 1
+
+
+def check_header(path: Path, sep: str, encoding: str) -> int:
+    """Raise on a repeated column name (pandas would rename it); returns the field count."""
+    for _, names in csv_records(path, sep, encoding):
+        named = pd.Index([n.strip() for n in names if n.strip()])
+        _check_unique_columns(path, named)
+        return len(names)
+    return 0
+
+
+def check_short_rows(path: Path, sep: str, encoding: str, n_fields: int) -> None:
+    """Raise at the first record with fewer fields than the header (pandas pads them)."""
+    records = csv_records(path, sep, encoding)
+    next(records, None)  # the header
+    for line, fields in records:
+        if len(fields) < n_fields:
+            raise DataError(
+                f"{path}: line {line} has {len(fields)} field(s), but the header has "
+                f"{n_fields}; lrnet will not guess which values are missing. Complete the "
+                "line (an empty field is a missing value, e.g. 1,,3), or check the "
+                "delimiter (--sep) and the quoting."
+            )
+
+
 def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
     if options.sep is not None and len(options.sep) != 1:
         raise DataError(
             f"{path}: the delimiter --sep {options.sep!r} must be a single character, "
             "e.g. --sep ';' or --sep '|', or --sep tab for a tab."
         )
+    scan = scan_text(path, options.encoding)
     sep = options.sep or sniff_delimiter(path, options.encoding)
+    n_fields = check_header(path, sep, options.encoding)
     kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
+    checked = False
     if chunk_rows is None:
-        frame = pd.read_csv(path, low_memory=False, **kwargs)
-        _check_delimiter(path, frame, sep, options)
-        yield frame
-        return
-    with pd.read_csv(path, chunksize=chunk_rows, **kwargs) as reader:
+        chunks = contextlib.nullcontext([pd.read_csv(path, low_memory=False, **kwargs)])
+    else:
+        chunks = pd.read_csv(path, chunksize=chunk_rows, **kwargs)
+    with chunks as reader:
         for i, chunk in enumerate(reader):
             if i == 0:
                 _check_delimiter(path, chunk, sep, options)
+            if not checked and chunk.shape[1] > 1 and chunk.iloc[:, -1].isna().any():
+                check_short_rows(path, sep, options.encoding, n_fields)
+                checked = True  # the whole file is checked at once
+            _check_cells(path, chunk)
+            if scan.one_line_rows:
+                chunk.attrs[FIRST_LINE] = scan.header_line + 1
             yield chunk
+
+
+def _check_cells(path: Path, chunk: pd.DataFrame) -> None:
+    """Refuse a text cell longer than :data:`MAX_LINE_CHARS` (a quoted multi-line cell)."""
+    for name in chunk.columns:
+        column = chunk[name]
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            lengths = column.str.len()
+            if len(lengths) and lengths.max() > MAX_LINE_CHARS:
+                position = int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))
+                raise DataError(
+                    f"{path}: a cell of column {name!r} (data row {chunk.index[0] + position + 1})"
+                    f" is longer than {MAX_LINE_CHARS:,} characters, the limit lrnet reads. "
+                    "Check the quoting, or split the large values out of the file."
+                )
 
 
 def _check_delimiter(path: Path, frame: pd.DataFrame, sep: str, options: CsvOptions) -> None:

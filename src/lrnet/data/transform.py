@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .columns import ColumnPlan
-from .readers import DataError
+from .readers import DataError, row_name
 
 
 def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTransformer:
@@ -116,19 +116,21 @@ def _as_numeric(series: pd.Series, source: str) -> np.ndarray:
         bad = converted.isna() & series.notna()
         if bad.any():
             position = int(np.flatnonzero(bad.to_numpy())[0])
-            # the row's label: its number in the file, also when read in chunks
+            # the row's label: its line in the file, also when read in chunks
+            where = row_name(series.index[position], series.attrs)
             raise DataError(
-                f"{source}: column {series.name!r} must be numeric, as in training, but row "
-                f"{series.index[position]} holds {series.iloc[position]!r}."
+                f"{source}: column {series.name!r} must be numeric, as in training, but "
+                f"{where} holds {series.iloc[position]!r}."
             )
         series = converted
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
         position = int(np.flatnonzero(infinite)[0])
+        where = row_name(series.index[position], series.attrs)
         raise DataError(
             f"{source}: column {series.name!r} holds {int(infinite.sum())} infinite "
-            f"value(s), the first at row {series.index[position]}; lrnet needs finite numbers "
+            f"value(s), the first at {where}; lrnet needs finite numbers "
             "(an empty cell is fine: it is imputed). Replace or drop them."
         )
     return values
