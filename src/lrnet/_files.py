@@ -133,6 +133,8 @@ class Stage:
     def __init__(self):
         self.pending: list[tuple[Path, Path]] = []
         self.committed: list[Path] = []
+        #: a signal that arrived while the commit held it back (the files were written)
+        self.signal: int | None = None
 
     def commit(self) -> list[Path]:
         """Rename every staged file into place, in the order written; returns the targets.
@@ -140,14 +142,19 @@ class Stage:
         Ctrl-C and SIGTERM are held back and each target folder is locked meanwhile.
         """
         folders = sorted({str(final.parent.resolve()) for _, final in self.pending})
-        with interrupts.blocked(), contextlib.ExitStack() as locks:
-            for folder in folders:
-                locks.enter_context(_locked(folder))
-            while self.pending:
-                tmp, final = self.pending[0]
-                os.replace(tmp, final)
-                self.pending.pop(0)
-                self.committed.append(final)
+        try:
+            with interrupts.blocked(), contextlib.ExitStack() as locks:
+                for folder in folders:
+                    locks.enter_context(_locked(folder))
+                while self.pending:
+                    tmp, final = self.pending[0]
+                    os.replace(tmp, final)
+                    self.pending.pop(0)
+                    self.committed.append(final)
+        except interrupts.Abort as err:  # held back during the renames, delivered after them
+            if self.pending:
+                raise
+            self.signal = err.signum
         return self.committed
 
     def discard(self) -> None:
@@ -186,9 +193,14 @@ def staging() -> Iterator[Stage]:
 
 @contextlib.contextmanager
 def _locked(folder: str) -> Iterator[None]:
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder we may write but not open: no lock, as before
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # filesystems without flock: no lock
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
