@@ -246,14 +246,14 @@ def test_fifo_through_the_command_line_ends(tmp_path):
 )
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz"])
 def test_a_line_past_the_limit_is_refused_with_its_number(tmp_path, monkeypatch, text, line, name):
-    monkeypatch.setattr(readers, "MAX_LINE_CHARS", 200)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 200)
     path = write(tmp_path, text, name)
-    with pytest.raises(DataError, match=rf"line {line} is longer than 200 characters, the limit"):
+    with pytest.raises(DataError, match=rf"line {line} is longer than 200 bytes, the limit"):
         read_table(path)
 
 
 def test_a_quoted_cell_past_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "MAX_LINE_CHARS", 200)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 200)
     cell = "\n".join(["word " * 20] * 5)  # 505 characters, on lines of 100
     path = write(tmp_path, f'a,b,y\n1,2,0\n3,"{cell}",1\n')
     with pytest.raises(DataError, match=r"a cell of column 'b' \(data row 2\) is longer than 200"):
@@ -261,8 +261,8 @@ def test_a_quoted_cell_past_the_limit_is_refused(tmp_path, monkeypatch):
 
 
 def test_the_line_limit_is_documented_and_generous():
-    assert readers.MAX_LINE_CHARS == 1 << 24
-    assert f"{readers.MAX_LINE_CHARS:,}" == "16,777,216"
+    assert readers.MAX_LINE_BYTES == 1 << 24
+    assert f"{readers.MAX_LINE_BYTES:,}" == "16,777,216"
 
 
 # ---------------------------------------------------------------------- line numbers
@@ -474,3 +474,51 @@ def test_predict_on_complex_input_does_not_print_the_array():
     with pytest.raises(ValueError, match="Complex data not supported") as info:
         model.predict(X + 1j)
     assert len(str(info.value)) < 600
+
+
+# ---------------------------------------------------------------------- the block scanner
+def _reference_scan(text: str) -> tuple[int, bool]:
+    """Header line and one-line rows, line by line (what scan_text computes in blocks)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    blank = [line in ("", "\r") for line in lines]
+    filled = [i for i, b in enumerate(blank) if not b]
+    if not filled:
+        return 0, True
+    header, end = filled[0], filled[-1]
+    inside = any(blank[header:end])
+    multiline = text.count('"') and any(text[: m.start()].count('"') % 2 for m in _breaks(text))
+    return header + 1, not (inside or multiline)
+
+
+def _breaks(text):
+    import re
+
+    return re.finditer("\n", text)
+
+
+SCAN_TEXTS = [
+    "a,b\n1,2\n3,4\n",
+    "a,b\n1,2\n3,4",
+    "\n\na,b\n1,2\n",
+    "a,b\n1,2\n\n3,4\n",
+    "a,b\r\n1,2\r\n\r\n3,4\r\n",
+    "a,b\n1,2\n3,4\n\n\n",
+    'a,b\n1,"x\ny"\n3,4\n',
+    'a,b\n1,"x ""q"" y"\n3,4\n',
+    'a,"b\n"\n1,2\n',
+    "a,b\n1,2\n\n3,4",
+    "a,b\n" + "1,2\n" * 30 + "\n" + "5,6\n" * 5,
+    "a,b\n" + '1,"x"\n' * 20 + '2,"y\nz"\n',
+    "é,ü\n名,2\n\n3,4\n",
+]
+
+
+@pytest.mark.parametrize("text", SCAN_TEXTS)
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 20])
+def test_the_block_scanner_agrees_with_a_line_by_line_scan(tmp_path, text, block):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    scan = readers.scan_text(path, block_chars=block)
+    assert (scan.header_line, scan.one_line_rows) == _reference_scan(text)

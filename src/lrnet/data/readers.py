@@ -5,7 +5,7 @@ every problem a user can cause (a missing file, an unknown format, a wrong delim
 encoding, a corrupted file) raises :class:`DataError` with one line naming the file.
 
 Text files are screened before pandas parses them (:func:`scan_text`): a NUL byte, a
-line longer than :data:`MAX_LINE_CHARS` characters, a repeated header name or a row
+line longer than :data:`MAX_LINE_BYTES` bytes, a repeated header name or a row
 with fewer fields than the header is refused with the file's line number (1-based,
 the header being line 1).  Only regular files are read: a FIFO, a device or a socket
 is refused, since the delimiter sniffer and the parser each read the file.
@@ -46,8 +46,8 @@ SUPPORTED = ".csv, .tsv, .txt (optionally .gz/.bz2/.xz), .parquet, .npz, .npy"
 CHUNK_ROWS = 50_000
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an empty zip starts with the second
-#: the longest line of a text file, in characters (16 Mi); a longer line is refused
-MAX_LINE_CHARS = 1 << 24
+#: the longest line of a text file, in bytes of UTF-8 (16 MiB); a longer one is refused
+MAX_LINE_BYTES = 1 << 24
 #: ``frame.attrs`` key: the file line of the frame's row label 0 (text files)
 FIRST_LINE = "lrnet_first_line"
 #: ``frame.attrs`` key: the rows come from a file, so they are named counting from 1
@@ -221,13 +221,17 @@ class TextScan:
     one_line_rows: bool
 
 
-def scan_text(path: Path, encoding: str = "utf-8") -> TextScan:
-    """Screen a text file line by line, in bounded memory, before it is parsed.
+def scan_text(path: Path, encoding: str = "utf-8", block_chars: int = 1 << 20) -> TextScan:
+    """Screen a text file in blocks, in bounded memory, before it is parsed.
+
+    Each block is decoded (so that ``--encoding`` applies) and looked at as UTF-8 bytes
+    with NumPy: line breaks, NUL bytes, and the parity of quote characters before each
+    line break (odd: the break sits inside a quoted field).
 
     Raises
     ------
     DataError
-        At the first line holding a NUL byte or longer than :data:`MAX_LINE_CHARS`.
+        At the first line holding a NUL byte or longer than :data:`MAX_LINE_BYTES`.
 
     Returns
     -------
@@ -235,33 +239,72 @@ def scan_text(path: Path, encoding: str = "utf-8") -> TextScan:
         The header's line number (the first non-blank line) and whether every data row
         sits on a line of its own (no blank line among them, no quoted line break).
     """
-    header_line, blank_inside, multiline, number, blanks = 0, False, False, 0, 0
+    lines = 0  # line breaks before the block
+    run = 0  # bytes of the current line before the block
+    last = 0  # the byte before the block
+    quotes = 0  # parity of the quote characters before the block
+    header, pending, blank_inside, multiline = 0, False, False, False
     with _open_text(path, encoding) as fh:
-        while line := fh.readline(MAX_LINE_CHARS + 1):
-            number += 1
-            if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
-                raise DataError(
-                    f"{path}: line {number} is longer than {MAX_LINE_CHARS:,} characters, the "
-                    "limit of a line (a row, or one cell) lrnet reads. Check the line endings "
-                    "and the quoting, or split the large values out of the file."
-                )
-            if "\x00" in line:
-                raise DataError(
-                    f"{path}: line {number} holds a NUL byte (\\x00), which text never does: "
-                    "the file is binary, corrupted, or in another encoding (e.g. --encoding "
-                    "utf-16). Remove the NUL bytes or export the file again as text."
-                )
-            if not line.strip():
-                blanks += 1
-                continue
-            if header_line == 0:
-                header_line = number
-            elif blanks:
-                blank_inside = True
-            blanks = 0
-            if '"' in line and line.count('"') % 2:
-                multiline = True
-    return TextScan(header_line, not (blank_inside or multiline))
+        while text := fh.read(block_chars):
+            data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+            breaks = np.flatnonzero(data == 10)
+            _check_nul(path, data, breaks, lines)
+            starts = np.concatenate(([-run - 1], breaks[:-1])) if len(breaks) else breaks
+            lengths = breaks - starts - 1
+            after_run = len(data) - 1 - int(breaks[-1]) if len(breaks) else run + len(data)
+            _check_length(path, lengths, lines, after_run)
+            before = np.where(breaks > 0, data[np.maximum(breaks - 1, 0)], last)
+            blank = (lengths == 0) | ((lengths == 1) & (before == 13))
+            if not multiline and (quotes or (data == 34).any()):
+                # uint8 sums wrap at 256, which keeps their parity
+                parity = (np.cumsum(data == 34, dtype=np.uint8)[breaks] + quotes) % 2
+                multiline = bool(parity.any())
+                quotes = int((np.count_nonzero(data == 34) + quotes) % 2)
+            filled = np.flatnonzero(~blank)
+            if len(filled):
+                if not header:
+                    header = lines + int(filled[0]) + 1
+                    after = blank[filled[0] :]
+                else:
+                    after = blank
+                    blank_inside |= pending
+                # a blank line before a filled one, after the header
+                if after.any() and np.flatnonzero(after)[0] < np.flatnonzero(~after)[-1]:
+                    blank_inside = True
+                pending = bool(blank[-1])
+            elif header:
+                pending |= bool(len(blank))
+            lines += len(breaks)
+            run = after_run
+            last = int(data[-1])
+    if run and header and pending:
+        blank_inside = True  # a last, unterminated line after blank ones
+    if not header and run:
+        header = lines + 1
+    return TextScan(header, not (blank_inside or multiline))
+
+
+def _check_nul(path: Path, data: np.ndarray, breaks: np.ndarray, lines: int) -> None:
+    nul = np.flatnonzero(data == 0)
+    if len(nul):
+        number = lines + int(np.searchsorted(breaks, nul[0])) + 1
+        raise DataError(
+            f"{path}: line {number} holds a NUL byte (\\x00), which text never does: the "
+            "file is binary, corrupted, or in another encoding (e.g. --encoding utf-16). "
+            "Remove the NUL bytes or export the file again as text."
+        )
+
+
+def _check_length(path: Path, lengths: np.ndarray, lines: int, open_run: int) -> None:
+    """Raise at the first line longer than the limit (``open_run``: the line still open)."""
+    long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+    if len(long) or open_run > MAX_LINE_BYTES:
+        number = lines + (int(long[0]) if len(long) else len(lengths)) + 1
+        raise DataError(
+            f"{path}: line {number} is longer than {MAX_LINE_BYTES:,} bytes, the limit of a "
+            "line (a row, or one cell) lrnet reads. Check the line endings and the quoting, "
+            "or split the large values out of the file."
+        )
 
 
 def csv_records(path: Path, sep: str, encoding: str):
@@ -327,16 +370,16 @@ def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
 
 
 def _check_cells(path: Path, chunk: pd.DataFrame) -> None:
-    """Refuse a text cell longer than :data:`MAX_LINE_CHARS` (a quoted multi-line cell)."""
+    """Refuse a text cell longer than :data:`MAX_LINE_BYTES` (a quoted multi-line cell)."""
     for name in chunk.columns:
         column = chunk[name]
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
             lengths = column.str.len()
-            if len(lengths) and lengths.max() > MAX_LINE_CHARS:
+            if len(lengths) and lengths.max() > MAX_LINE_BYTES:
                 position = int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))
                 raise DataError(
                     f"{path}: a cell of column {name!r} (data row {chunk.index[0] + position + 1})"
-                    f" is longer than {MAX_LINE_CHARS:,} characters, the limit lrnet reads. "
+                    f" is longer than {MAX_LINE_BYTES:,} characters, the limit lrnet reads. "
                     "Check the quoting, or split the large values out of the file."
                 )
 
