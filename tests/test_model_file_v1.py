@@ -52,7 +52,14 @@ def expected(name: str) -> tuple[dict, bool]:
 
 
 def check_proba(have: np.ndarray, want: np.ndarray, exact: bool) -> None:
-    assert have.dtype == want.dtype and have.shape == want.shape
+    assert have.shape == want.shape
+    if have.dtype == np.float32 and want.dtype == np.float64:
+        # recorded with the float64 output link; since issue 13 float32 input gives
+        # float32 probabilities: the same logits, the link rounded to float32
+        rtol = 1e-5 if exact else 1e-4
+        np.testing.assert_allclose(have, want, rtol=rtol, atol=0, err_msg="float32 link")
+        return
+    assert have.dtype == want.dtype
     if exact:
         np.testing.assert_array_equal(have, want, err_msg="bit-identical mode")
     else:

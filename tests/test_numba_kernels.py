@@ -35,7 +35,7 @@ DTYPES = [np.float32, np.float64]
 #: a small buffer (one thread) and one past PARALLEL_MIN (the parallel version)
 SIZES = {"small": 1000, "parallel": numba_.PARALLEL_MIN + 77}
 #: 2-D shapes of the same two kinds
-SHAPES = {"small": (13, 7), "parallel": (300, 131)}
+SHAPES = {"small": (13, 7), "parallel": (700, 191)}
 
 
 def ulp_tolerance(dtype, scale):
@@ -104,8 +104,8 @@ def special_values(Z):
 def test_bias_and_activation_in_one_pass(activation, dtype, shape, dropout):
     act = ACTIVATIONS[activation]
     fused = NUMBA.layer_forward(act)
-    if activation in ("logistic", "tanh"):
-        # NumPy's SIMD ufuncs are faster than libm's scalar ones: the reference serves
+    if activation == "tanh":
+        # NumPy's SIMD tanh is faster than libm's scalar one: the reference serves
         assert fused is None
         return
     rng = np.random.default_rng(1)
@@ -141,7 +141,7 @@ def test_a_bias_of_another_dtype_rounds_as_numpy_does(dtype, bias_dtype):
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "identity"])
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "identity", "logistic"])
 def test_the_prediction_check_flags_the_rows_the_reference_flags(activation, shape):
     rng = np.random.default_rng(4)
     Z = rng.standard_normal(SHAPES[shape])
@@ -377,7 +377,7 @@ def test_relu_family_fits_are_bit_identical_without_the_cross_entropy(monkeypatc
 def test_same_seed_same_weights_whatever_the_thread_count(monkeypatch, dtype):
     """Every parallel loop is elementwise: 1 and 2 threads give the same bits."""
     X, y, _ = _data("multiclass", dtype)
-    X = np.tile(X, (1, 40))  # 240 features x 150 units: past PARALLEL_MIN parameters
+    X = np.tile(X, (1, 160))  # 960 features x 150 units: past PARALLEL_MIN parameters
     params = dict(hidden_layer_sizes=(150,), max_iter=2, batch_size=120, random_state=0)
     import dataclasses
 

@@ -503,13 +503,14 @@ default='constant'
         return self._head.predict(Z, self.classes_)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes).
+        """Class probabilities, shape (n_samples, n_classes), in the input's dtype.
 
-        The network runs in the input's dtype; the output link is then evaluated in
-        float64 from the logits, without overflow, so that probabilities near 0 and 1
-        keep their precision for float32 input too.  A probability that underflows is
-        reported as the smallest positive float rather than 0, so that
-        ``log(predict_proba)`` stays finite, like :meth:`predict_log_proba`.
+        The network and the output link run in the input's dtype: float32 input gives
+        float32 probabilities (as scikit-learn's estimators do), float64 input float64
+        ones, whose link keeps the precision of probabilities near 0 and 1.  The link
+        never overflows, and a probability that underflows is reported as the smallest
+        positive number of the dtype rather than 0, so that ``log(predict_proba)``
+        stays finite, like :meth:`predict_log_proba`.
         """
         Z = self._logits(X)
         return self._head.probabilities(Z)
@@ -529,7 +530,11 @@ default='constant'
         return self._head.decision(Z)
 
     def predict_log_proba(self, X):
-        """Log class probabilities, from the logits in float64 (never ``log(0)``)."""
+        """Log class probabilities (never ``log(0)``), in the input's dtype.
+
+        float64 input: from the logits (log-sigmoid, ``z - logsumexp``); float32 input:
+        ``log(predict_proba(X))`` in float32, which stops at -87.3.
+        """
         Z = self._logits(X)
         return self._head.log_probabilities(Z)
 

@@ -61,21 +61,39 @@ class Head:
             Z = bounded_logits(Z.astype(np.float64))
         return self.decode(Z, classes)
 
-    def probabilities(self, Z: np.ndarray) -> np.ndarray:
-        """Class probabilities from raw logits, in float64, floored at :data:`TINY`.
+    def probabilities(self, Z: np.ndarray, dtype=None) -> np.ndarray:
+        """Class probabilities from raw logits, in ``Z``'s dtype or ``dtype``.
 
-        The link is evaluated in float64 from the logits, without overflow, so that
-        probabilities near 0 and 1 keep their precision for float32 input too; a
-        probability that underflows is the smallest positive float rather than 0.
+        float32 logits give float32 probabilities, as scikit-learn's estimators do for
+        float32 input; ``dtype=np.float64`` evaluates the link in float64, which keeps
+        the precision of probabilities near 0 and 1 (e.g. ``1 - p`` below 1e-7).  The
+        link never overflows (logits beyond +-1e300, or infinite, are evaluated in
+        float64 from clipped values), and a probability that underflows is the smallest
+        positive number of the dtype rather than 0, so its logarithm stays finite.
+        ``Z`` may be overwritten.
         """
-        P = self._probabilities(bounded_logits(Z.astype(np.float64, copy=False)))
-        return np.maximum(P, TINY, out=P)
+        dtype = np.dtype(Z.dtype if dtype is None else dtype)
+        if dtype != np.float32:
+            dtype = np.dtype(np.float64)
+        if logits_in_bounds(Z):
+            P = self._probabilities(Z.astype(dtype, copy=False))
+        else:
+            P = self._probabilities(bounded_logits(Z.astype(np.float64))).astype(dtype)
+        return np.maximum(P, np.finfo(dtype).tiny, out=P)
 
     def _probabilities(self, Z: np.ndarray) -> np.ndarray:
         return probabilities_(Z, self.link)
 
     def log_probabilities(self, Z: np.ndarray) -> np.ndarray:
-        """Log class probabilities from raw logits, in float64 (never ``log(0)``)."""
+        """Log class probabilities from raw logits (never ``log(0)``), in ``Z``'s dtype.
+
+        float64: the log-link evaluated directly (log-sigmoid, ``z - logsumexp``).
+        float32: the logarithm of :meth:`probabilities`' float32 values, so that one is
+        exactly a transformation of the other (scikit-learn checks this); it stops at
+        ``log`` of the smallest normal float32, -87.3.
+        """
+        if Z.dtype == np.float32:
+            return np.log(self.probabilities(Z))
         return self._log_probabilities(bounded_logits(Z.astype(np.float64, copy=False)))
 
     def _log_probabilities(self, Z: np.ndarray) -> np.ndarray:

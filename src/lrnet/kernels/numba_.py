@@ -9,8 +9,8 @@ body                                   against the reference
 =====================================  ==============================================
 Adam / AdamW, SGD (momentum, Nesterov)  bit-identical (one pass instead of 5-11)
 Lion                                    bit-identical
-bias + relu / leaky_relu / identity     bit-identical, dropout's mask applied in the
-                                        same pass
+bias + relu / leaky_relu / identity /   bit-identical, dropout's mask applied in the
+logistic                                same pass
 derivative x delta (every activation)   bit-identical, dropout's mask in the same pass
 dropout mask (threshold + scale)        bit-identical; the uniform draws stay NumPy's
                                         ``Generator.random``, so the stream is the same
@@ -20,9 +20,11 @@ output delta                            NumPy's are its own SIMD kernels, and a 
                                         sum runs left to right
 =====================================  ==============================================
 
-The logistic and tanh forward stay NumPy's: without Intel's SVML (not in numba's
-wheels) numba calls libm's scalar ``expf``/``tanhf`` per value, measured 4-9x slower
-than NumPy's SIMD ufuncs on a 128 x 256 block, which a saved pass does not repay.
+The tanh forward stays NumPy's: without Intel's SVML (not in numba's wheels) numba
+calls libm's scalar ``tanhf``/``tanh`` per value, measured 20x (float32) and 4x
+(float64) slower than NumPy's SIMD ufunc on a 128 x 256 block, which a saved pass does
+not repay.  The logistic's ``1 / (1 + exp(-z))`` with libm's ``exp`` is what SciPy's
+``expit`` computes: bit-identical, and 15% faster even before the fusion.
 
 fastmath stays off: no reassociation and no fused multiply-add, which is what keeps the
 bodies bit-identical.  Floating-point constants reach the kernels as scalars of the
@@ -53,8 +55,9 @@ from numba import njit, prange
 from ..activations import ACTIVATIONS, LEAKY_SLOPE, Activation
 from . import Kernels
 
-#: a buffer with at least this many values is split across the threads
-PARALLEL_MIN = 1 << 15
+#: a buffer with at least this many values is split across the threads (below it,
+#: waking the pool costs about as much as the second thread saves)
+PARALLEL_MIN = 1 << 17
 
 _OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -126,9 +129,31 @@ def _body(pair, n):
     want = _THREADS or numba.config.NUMBA_NUM_THREADS
     if want <= 1:
         return pair[0]
+    if not _POOL_STARTED:
+        _start_pool()
     if numba.get_num_threads() != want:
         numba.set_num_threads(want)
     return pair[1]
+
+
+_POOL_STARTED = False
+
+
+def _start_pool() -> None:
+    """Start numba's thread pool with threads that sleep, rather than spin, when idle.
+
+    Between two parallel loops a step runs the GEMMs on OpenBLAS's threads.  GNU
+    OpenMP's threads (numba's default pool where TBB is missing) spin for a while after
+    each loop, on the very cores the GEMM needs: the contention that the README
+    measured at 8x for two BLAS pools.  ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep;
+    it is set only when neither it nor ``GOMP_SPINCOUNT`` is set, and only affects an
+    OpenMP runtime loaded after this point (numba's, loaded when its pool starts).
+    """
+    global _POOL_STARTED
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    numba.get_num_threads()  # starts the pool
+    _POOL_STARTED = True
 
 
 # ---------------------------------------------------------------------------- optimizers
@@ -236,8 +261,8 @@ def lion_update(params, grads, state, lr, beta_1=0.9, beta_2=0.99, weight_decay=
 # ---------------------------------------------------------------------------- layers
 #: activation name -> code of the fused layer bodies
 IDENTITY, RELU, LEAKY_RELU, LOGISTIC, TANH = range(5)
-CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU}
-BACKWARD_CODES = {**CODES, "logistic": LOGISTIC, "tanh": TANH}
+CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "logistic": LOGISTIC}
+BACKWARD_CODES = {**CODES, "tanh": TANH}
 
 
 def _hidden_forward_body(Z, b, code, slope, mask, dropped, bad):
@@ -266,6 +291,10 @@ def _hidden_forward_body(Z, b, code, slope, mask, dropped, bad):
                 z = row[j]
                 t = z * slope
                 row[j] = z if (z >= t or z != z) else t
+        elif code == LOGISTIC:  # scipy.special.expit
+            one = Z.dtype.type(1)
+            for j in range(row.size):
+                row[j] = one / (one + np.exp(-row[j]))
         if mask.size:
             for j in range(row.size):
                 dropped[i, j] = row[j] * mask[i, j]
@@ -440,7 +469,8 @@ _GATHER = _compile(_gather_body)
 
 def gather(X, idx, out):
     """``out = X[idx]`` row by row (``idx`` in bounds); returns ``out``."""
-    if not (X.flags.c_contiguous and out.flags.c_contiguous):
+    if out.size < PARALLEL_MIN or not (X.flags.c_contiguous and out.flags.c_contiguous):
+        # one thread: NumPy's row copies (memcpy) are as fast as a compiled loop
         return np.take(X, idx, axis=0, out=out, mode="clip")
     _body(_GATHER, out.size)(X, idx, out)
     return out
