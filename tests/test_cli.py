@@ -48,10 +48,10 @@ def test_train_prints_metrics_and_writes_model_and_report(tmp_path, capsys):
         "Report written to",
     ):
         assert text in out
-    assert "dropped 1 column(s): customer_id (ID-like name)" in err
+    assert "dropped 1 column(s): 'customer_id' (ID-like name)" in err
     assert model.exists()
     report = model.parent / "m-report"
-    assert (report / "report.html").read_text().count("data:image/png;base64,") == 3
+    assert (report / "report.html").read_text().count("data:image/png;base64,") == 4
     for name in ("loss.png", "validation_score.png", "confusion.png"):
         width, height = png_size(report / name)
         assert 400 <= width <= 2000 and 300 <= height <= 2000
@@ -340,7 +340,7 @@ def test_evaluate_with_unknown_labels(trained, tmp_path, capsys):
     path = tmp_path / "t.csv"
     pd.read_csv(data).assign(label="other").to_csv(path, index=False)
     line = error_of(["evaluate", str(model), str(path)], capsys)
-    assert "target values the model never saw in training ('other')" in line
+    assert "has a target value the model saw in training ('other')" in line
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
 
 from . import persistence, targets, training
 from .activations import ACTIVATIONS
+from .calibration import fit_temperature, scaled_logits
 from .config import config_from_params, fitted_attributes, next_state
 from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
 from .heads import head_for
@@ -34,6 +35,7 @@ from .validation import (
     check_dropout,
     check_finite,
     check_hidden_layer_sizes,
+    check_lengths,
     explain_conversion_error,
     suggest_option,
     validate_fit_data,
@@ -154,6 +156,10 @@ default='constant'
     loss_curve_, best_loss_, validation_scores_, best_validation_score_, n_layers_,
     n_outputs_, out_activation_
         As in ``MLPClassifier``.
+    temperature_ : float
+        Only after :meth:`calibrate`: the logits are divided by it before the output
+        link in ``predict_proba``, ``predict_log_proba`` and ``decision_function``.
+        Any fit removes it.
     """
 
     _parameter_constraints: dict = {
@@ -403,6 +409,7 @@ default='constant'
         if tasks is not None:
             tasks.finish(params)
         self.coefs_, self.intercepts_ = layout.views(params)
+        self.__dict__.pop("temperature_", None)  # fitted to the old weights
         self._state, self._rng = state, rng
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layout.layer_units)
@@ -512,7 +519,7 @@ default='constant'
         positive number of the dtype rather than 0, so that ``log(predict_proba)``
         stays finite, like :meth:`predict_log_proba`.
         """
-        Z = self._logits(X)
+        Z = self._scaled_logits(X)
         return self._head.probabilities(Z)
 
     def decision_function(self, X):
@@ -524,7 +531,7 @@ default='constant'
         them.  Logits of an overflowed network are clipped to +-1e300 (in float64, which
         holds them), and a NaN row is an error, as in ``predict_proba``.
         """
-        Z = self._logits(X)
+        Z = self._scaled_logits(X)
         if not logits_in_bounds(Z):
             Z = bounded_logits(Z.astype(np.float64))
         return self._head.decision(Z)
@@ -535,8 +542,49 @@ default='constant'
         float64 input: from the logits (log-sigmoid, ``z - logsumexp``); float32 input:
         ``log(predict_proba(X))`` in float32, which stops at -87.3.
         """
-        Z = self._logits(X)
+        Z = self._scaled_logits(X)
         return self._head.log_probabilities(Z)
+
+    def _scaled_logits(self, X) -> np.ndarray:
+        """The logits divided by ``temperature_`` when :meth:`calibrate` fitted one."""
+        return scaled_logits(self._logits(X), self.__dict__.get("temperature_"))
+
+    def calibrate(self, X, y, sample_weight=None):
+        """Fit ``temperature_`` by temperature scaling on held-out data.
+
+        ``T > 0`` minimises the (weighted) cross-entropy of ``logits / T`` on ``X, y``
+        (see :mod:`lrnet.calibration`); the predicted labels do not change.  Use data
+        the weights were not trained on, e.g. a validation split: on the training data
+        an over-fitted model looks well calibrated.  A refit removes ``temperature_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Held-out samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Their labels, from ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : LRNClassifier
+            The estimator, with ``temperature_`` set.
+        """
+        Z = self._logits(X)  # first: it raises NotFittedError on an unfitted model
+        y = np.asarray(y)
+        check_lengths(Z, y)
+        Y = targets.encode(
+            self._label_binarizer,
+            y,
+            np.float64,
+            "y",
+            "this model knows. Calibrate on labels of the classes it was fitted on.",
+        )
+        if sample_weight is not None:
+            sample_weight = targets.sample_weight_array(sample_weight, Z)
+        self.temperature_ = fit_temperature(Z, Y, self._head.link, sample_weight)
+        return self
 
     def save(self, path, preprocessing=None, metadata=None):
         """Write the fitted model to ``path`` in lrnet's model format: no pickle.

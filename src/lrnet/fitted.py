@@ -84,6 +84,13 @@ class FittedNetwork:
             sizes = self.hyperparameters.get("hidden_layer_sizes")
         if tuple(int(h) for h in np.atleast_1d(sizes)) != hidden:
             raise ValueError(f"hidden_layer_sizes {sizes!r} does not match the weights {hidden}")
+        temperature = self.attributes.get("temperature_", 1.0)  # set by calibrate()
+        if not (
+            isinstance(temperature, int | float)
+            and not isinstance(temperature, bool)
+            and 0 < temperature < float("inf")
+        ):
+            raise ValueError(f"temperature_ is {temperature!r}; expected a positive number")
         if self.attributes.get("out_activation_") not in {h.link for h in HEADS.values()}:
             raise ValueError(
                 f"unknown output activation {self.attributes.get('out_activation_')!r}"

@@ -1,4 +1,6 @@
-"""Evaluation metrics, PNG plots (matplotlib Agg) and a self-contained HTML report.
+"""PNG plots (matplotlib Agg) and a self-contained HTML report of the metrics.
+
+The metrics themselves come from :mod:`lrnet.metrics`.
 
 Plots are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, so
 nothing touches pyplot's global state or needs a display.  ``MPLCONFIGDIR`` is pointed
@@ -15,66 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    log_loss,
-    precision_recall_fscore_support,
-)
 
-from ._files import atomic_write
+from ._files import atomic_write, read_back
+from .metrics import classification_metrics, summary_rows
 
-PLOTS = {"loss": "loss.png", "validation": "validation_score.png", "confusion": "confusion.png"}
+__all__ = ["PLOTS", "classification_metrics", "metrics_html", "write_report"]
 
-
-# ---------------------------------------------------------------------- metrics
-def classification_metrics(y_true, proba: np.ndarray, classes: np.ndarray) -> dict:
-    """Accuracy, log-loss, per-class precision/recall/F1 and the confusion matrix.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels, all among ``classes``.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : ndarray of shape (n_classes,)
-        The model's classes.
-
-    Returns
-    -------
-    dict
-        JSON-compatible: ``n_samples``, ``accuracy``, ``log_loss``, ``macro_f1`` (over
-        the classes that occur in ``y_true`` or in the predictions),
-        ``classes`` (as strings), ``per_class`` (list of dicts) and
-        ``confusion_matrix`` (rows: true class, columns: predicted class).
-    """
-    y_true = np.asarray(y_true)
-    y_pred = classes[np.argmax(proba, axis=1)]
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=classes, zero_division=0
-    )
-    # classes neither in the data nor predicted have no F1 to average
-    present = np.isin(classes, np.union1d(np.unique(y_true), np.unique(y_pred)))
-    names = [str(c) for c in classes]
-    per_class = [
-        {
-            "class": names[i],
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-        }
-        for i in range(len(classes))
-    ]
-    return {
-        "n_samples": int(len(y_true)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "log_loss": float(log_loss(y_true, proba, labels=classes)),
-        "macro_f1": float(np.mean(f1[present])),
-        "classes": names,
-        "per_class": per_class,
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
-    }
+PLOTS = {
+    "loss": "loss.png",
+    "validation": "validation_score.png",
+    "confusion": "confusion.png",
+    "reliability": "reliability.png",
+}
 
 
 # ---------------------------------------------------------------------- plots
@@ -181,44 +135,97 @@ def plot_confusion(matrix, classes: list[str], path: Path, title: str = "Confusi
     return _save(fig, path)
 
 
+def plot_reliability(calibration: dict, path: Path, title: str = "Reliability diagram") -> Path:
+    """Accuracy against top-class confidence per bin, the diagonal, and the rows per bin.
+
+    ``calibration``: the ``calibration`` entry of :func:`classification_metrics`.
+    """
+    bins = calibration["bins"]
+    edges = np.asarray(bins["edges"])
+    width = np.diff(edges)
+    centres = edges[:-1] + width / 2
+    filled = np.array([n > 0 for n in bins["count"]])
+    accuracy = np.array([a if a is not None else 0.0 for a in bins["accuracy"]])
+    confidence = np.array([c if c is not None else 0.0 for c in bins["confidence"]])
+    fig = _figure(6.0, 6.4)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    top.bar(
+        centres[filled],
+        accuracy[filled],
+        width=width[filled] * 0.9,
+        color="tab:blue",
+        edgecolor="white",
+        label="accuracy in the bin",
+    )
+    top.scatter(
+        confidence[filled],
+        accuracy[filled],
+        color="tab:red",
+        zorder=3,
+        s=14,
+        label="(mean confidence, accuracy)",
+    )
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(f"{title}: ECE {calibration['ece']:.4f} ({calibration['n_bins']} bins)")
+    top.grid(True, alpha=0.3)
+    top.legend(loc="upper left")
+    bottom.bar(centres, bins["count"], width=width * 0.9, color="tab:grey")
+    bottom.set_xlabel("top-class confidence (predicted probability of the predicted class)")
+    bottom.set_ylabel("rows")
+    bottom.grid(True, alpha=0.3)
+    return _save(fig, path)
+
+
 # ---------------------------------------------------------------------- HTML
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:0.5em 0}code{background:#f3f3f3}
+.warning{background:#fff3cd;border-left:4px solid #e0a800;padding:6px 10px}
 """
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+def _table(header: list[str] | None, rows: list[list]) -> str:
+    """An HTML table; ``header=None`` for a key-value table without a header row."""
+    head = ""
+    if header is not None:
+        head = "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>"
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return ""
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _image(path: Path | None, alt: str) -> str:
     if path is None:
         return f"<p><em>{html.escape(alt)}: not recorded in this run.</em></p>"
-    data = base64.b64encode(Path(path).read_bytes()).decode()
+    data = base64.b64encode(read_back(path)).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def metrics_html(metrics: dict) -> str:
-    """The metrics as HTML tables: summary, per class, confusion matrix."""
+    """The metrics as HTML: warnings, summary against the baseline, per class."""
+    base = metrics["baseline"]
+    warnings = "".join(
+        f'<p class="warning">Warning: {html.escape(text)}</p>' for text in metrics["warnings"]
+    )
     summary = _table(
-        ["metric", "value"],
-        [
-            ["samples", metrics["n_samples"]],
-            ["accuracy", metrics["accuracy"]],
-            ["log-loss", metrics["log_loss"]],
-            ["macro F1", metrics["macro_f1"]],
-        ],
+        ["metric", "model", "class-prior baseline", "baseline predicts"],
+        [["samples", metrics["n_samples"], "", ""]] + summary_rows(metrics),
+    )
+    note = (
+        f"<p>Class-prior baseline: the class frequencies of the {html.escape(base['priors_from'])}"
+        " predicted for every row, ignoring the inputs.</p>"
     )
     per_class = _table(
         ["class", "precision", "recall", "F1", "support"],
@@ -227,12 +234,7 @@ def metrics_html(metrics: dict) -> str:
             for c in metrics["per_class"]
         ],
     )
-    names = metrics["classes"]
-    confusion = _table(
-        ["true \\ predicted", *names],
-        [[names[i], *row] for i, row in enumerate(metrics["confusion_matrix"])],
-    )
-    return summary + per_class + "<h3>Confusion matrix</h3>" + confusion
+    return warnings + summary + note + "<h3>Per class</h3>" + per_class
 
 
 def write_report(
@@ -263,7 +265,8 @@ def write_report(
     Returns
     -------
     dict
-        ``{'loss': path, 'validation': path or None, 'confusion': path, 'html': path}``.
+        ``{'loss': path, 'validation': path or None, 'confusion': path,
+        'reliability': path, 'html': path}``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -276,6 +279,11 @@ def write_report(
             directory / PLOTS["confusion"],
             f"Confusion matrix ({evaluated_on})",
         ),
+        "reliability": plot_reliability(
+            metrics["calibration"],
+            directory / PLOTS["reliability"],
+            f"Reliability ({evaluated_on})",
+        ),
     }
     page = _page(paths, metrics, info, evaluated_on)
     paths["html"] = directory / "report.html"
@@ -287,17 +295,24 @@ def write_report(
 def _page(paths: dict, metrics: dict, info: dict, evaluated_on: str) -> str:
     """The self-contained HTML page: info, metrics tables, embedded plots."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    calibration = metrics["calibration"]
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>lrnet report</title>"
-        f"<style>{_CSS}</style></head><body><h1>lrnet training report</h1>"
+        f"<style>{_CSS}</style></head><body><h1>lrnet report</h1>"
         f"<p>{html.escape(stamp)}</p>"
-        + _table(["", ""], [[k, v] for k, v in info.items()])
+        + _table(None, [[k, v] for k, v in info.items()])
         + f"<h2>Metrics ({html.escape(evaluated_on)})</h2>"
         + metrics_html(metrics)
+        + "<h2>Confusion matrix</h2>"
+        + _image(paths["confusion"], "confusion matrix")
+        + "<h2>Calibration</h2>"
+        + f"<p>Expected calibration error {calibration['ece']:.4f}: the rows are put in "
+        f"{calibration['n_bins']} equal-width bins of their top-class confidence, and the "
+        "gaps between each bin's accuracy and mean confidence are averaged, weighted by "
+        "the rows in the bin. A calibrated model's bars follow the diagonal.</p>"
+        + _image(paths["reliability"], "reliability diagram")
         + "<h2>Training</h2>"
         + _image(paths["loss"], "loss curve")
         + _image(paths["validation"], "validation score")
-        + "<h2>Confusion matrix</h2>"
-        + _image(paths["confusion"], "confusion matrix")
         + "</body></html>"
     )

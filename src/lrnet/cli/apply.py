@@ -22,6 +22,7 @@ from .common import (
     unknown_column,
 )
 from .display import Output, UsageError, UserError, listing, metrics_tables
+from .scoring import note_warnings, saved_order, saved_priors
 
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -63,21 +64,34 @@ def run_evaluate(args, out: Output) -> int:
     y = np.concatenate([p[0] for p in pairs])
     proba = np.concatenate([p[1] for p in pairs])
     classes = model.estimator.classes_
-    unknown = ~np.isin(y, classes)
-    if unknown.any():
+    known = np.isin(y, classes)
+    if not known.any():
         raise UserError(
-            f"{args.data}: {int(unknown.sum())} row(s) have target values the model never "
-            f"saw in training ({listing(sorted({str(v) for v in y[unknown]}))}); its classes "
-            f"are {listing(classes)}."
+            f"{args.data}: none of the {len(y)} row(s) has a target value the model saw in "
+            f"training ({listing(sorted({str(v) for v in y}))}); its classes are "
+            f"{listing(classes)}. Check the target column (--target)."
         )
-    metrics = classification_metrics(y, proba, classes)
+    if not known.all():  # as train does with test rows of a class it never saw
+        out.note(
+            f"{args.data}: {int((~known).sum())} row(s) with classes the model never saw in "
+            f"training ({listing(sorted({str(v) for v in y[~known]}))}) are left out of the "
+            "metrics."
+        )
+        y, proba = y[known], proba[known]
+    priors = saved_priors(model.metadata, classes)
+    order = saved_order(model.metadata)
+    metrics = classification_metrics(y, proba, classes, priors, order)
     report = None
     if args.report:
         info = {"model file": args.model, "data": args.data, "target": target}
+        temperature = getattr(model.estimator, "temperature_", None)
+        if temperature is not None:
+            info["calibration"] = f"temperature {temperature:.4g} (saved in the model)"
         report = write_report(
             args.report, metrics, model.estimator.history_, info, evaluated_on=Path(args.data).name
         )
     out.show(*metrics_tables(metrics, f"Metrics of {args.model} on {args.data} ({target})"))
+    note_warnings(metrics, args.data, out)
     if report is not None:
         out.line(f"Report written to {report['html']}")
     out.emit_json(

@@ -13,6 +13,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from ..metrics import summary_rows
+
 #: the confusion matrix is printed in full up to this many classes
 MAX_CONFUSION = 20
 #: what a terminal would act on instead of showing: C0 and C1 control characters (ESC
@@ -97,14 +99,23 @@ class Output:
 
 
 def metrics_tables(metrics: dict, title: str) -> list:
-    """Summary, per-class and confusion-matrix tables for :func:`report.classification_metrics`."""
-    summary = Table(show_header=False)
+    """Summary, per-class and confusion-matrix tables for :func:`report.classification_metrics`.
+
+    The summary sets each metric beside the class-prior baseline's (a model that
+    ignores the inputs; see :func:`lrnet.metrics.baseline_metrics`).
+    """
+    summary = Table(title=f"{metrics['n_samples']:,} rows", title_justify="left")
     summary.add_column("metric", style="bold")
-    summary.add_column("value", justify="right")
-    summary.add_row("samples", str(metrics["n_samples"]))
-    summary.add_row("accuracy", f"{metrics['accuracy']:.4f}")
-    summary.add_row("log-loss", f"{metrics['log_loss']:.4f}")
-    summary.add_row("macro F1", f"{metrics['macro_f1']:.4f}")
+    summary.add_column("model", justify="right")
+    summary.add_column("class-prior baseline", justify="right")
+    summary.add_column("baseline predicts")
+    for name, model, baseline, how in summary_rows(metrics):
+        summary.add_row(
+            name,
+            f"{model:.4f}",
+            "" if baseline is None else f"{baseline:.4f}",
+            escape(how),
+        )
 
     per_class = Table(title="Per class", title_justify="left")
     per_class.add_column("class")
@@ -129,8 +140,8 @@ def confusion_table(metrics: dict):
             f"Confusion matrix: {len(names)} classes, too many to print; see the "
             "report's confusion.png or --json."
         )
-    table = Table(title="Confusion matrix (rows: true, columns: predicted)", title_justify="left")
-    table.add_column("", style="bold")
+    table = Table(title="Confusion matrix", title_justify="left")
+    table.add_column("true \\ predicted", style="bold")
     for name in names:
         table.add_column(escape(name), justify="right")
     for i, row in enumerate(metrics["confusion_matrix"]):

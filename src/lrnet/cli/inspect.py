@@ -6,8 +6,10 @@ import math
 
 from rich.table import Table
 
+from ..metrics import display_order
 from ..persistence import Model, load
 from .display import Output, escape, key_value_table, listing
+from .scoring import parameter_count, saved_order
 
 #: input columns listed in the preprocessing table
 MAX_ROWS = 30
@@ -73,7 +75,7 @@ def metrics_summary(metadata: dict) -> tuple[str, str] | None:
         return None
     label = f"metrics ({metadata.get('evaluated_on', 'test')})"
     if isinstance(metrics, dict):
-        shown = {"accuracy": "accuracy", "log_loss": "log-loss"}
+        shown = {"accuracy": "accuracy", "log_loss": "log-loss", "roc_auc": "ROC AUC"}
         parts = [
             f"{name} {metrics[key]:.4f}" for key, name in shown.items() if _number(metrics.get(key))
         ]
@@ -94,31 +96,72 @@ def json_safe(value):
     return value
 
 
-def preprocessing_table(model: Model) -> Table | None:
-    """Per input column: kind, fill value for missing, scaling or categories."""
+def transform_text(row: dict) -> str:
+    """What the preprocessing does to one column, in a few words."""
+    if row["kind"] == "numeric":
+        mean, scale = row["mean"], row["scale"]
+        shifted = f"x - {mean:.4g}" if mean >= 0 else f"x + {-mean:.4g}"
+        return f"({shifted}) / {scale:.4g}"
+    if "categories" in row:
+        categories = row["categories"]
+        return f"one-hot ({len(categories)}): {listing(categories, 3)}"
+    return str(row.get("transform", ""))
+
+
+def missing_text(row: dict) -> str:
+    """The fill value of a column; `` *`` when a missing-value indicator is added too."""
+    fill = row.get("fill")
+    text = f"{fill:.4g}" if isinstance(fill, int | float) else repr(fill)
+    return text + (" *" if row.get("indicator") else "")
+
+
+def preprocessing_table(model: Model, width: int = 80) -> Table | None:
+    """Per input column: kind, fill value for missing, scaling or categories.
+
+    The table fits in ``width`` terminal columns with one line per input column: a long
+    column name folds, a long fill value or transform is cut with an ellipsis
+    (``--json`` has everything).
+    """
     if model.preprocessor is None:
         return None
-    table = Table(title="Preprocessing (per input column)", title_justify="left")
-    for name in ("column", "kind", "fill missing", "indicator", "transform"):
-        table.add_column(name)
     rows = model.preprocessor.describe()
-    for row in rows[:MAX_ROWS]:
-        if row["kind"] == "numeric":
-            fill = f"{row['fill']:.4g}"
-            how = f"(x - {row['mean']:.4g}) / {row['scale']:.4g}"
-        else:
-            fill = repr(row["fill"])
-            how = f"one-hot, {len(row['categories'])} categories: {listing(row['categories'], 5)}"
-        table.add_row(
-            escape(row["column"]),
-            row["kind"],
-            escape(fill),
-            "yes" if row["indicator"] else "",
-            escape(how),
+    cells = [
+        (str(r["column"]), str(r["kind"]), missing_text(r), transform_text(r))
+        for r in rows[:MAX_ROWS]
+    ]
+    header = ("column", "kind", "if missing", "transform")
+    longest = [max(len(text) for text in column) for column in zip(header, *cells, strict=True)]
+    sizes = [min(longest[0], 16), longest[1], min(longest[2], 12)]
+    sizes.append(max(min(longest[3], width - 13 - sum(sizes)), 16))  # 13: the borders
+    table = Table(title="Preprocessing (per input column)", title_justify="left")
+    for name, size in zip(header, sizes, strict=True):
+        folds = name == "column"
+        table.add_column(
+            name, width=size, no_wrap=not folds, overflow="fold" if folds else "ellipsis"
         )
+    for row in cells:
+        table.add_row(*(escape(text) for text in row))
     if len(rows) > MAX_ROWS:
-        table.add_row(f"... {len(rows) - MAX_ROWS} more (see --json)", "", "", "", "")
+        table.add_row(f"... {len(rows) - MAX_ROWS} more (see --json)", "", "", "")
+    if any(row.get("indicator") for row in rows):
+        table.caption = "* also a 0/1 input that says the value was missing"
+        table.caption_justify = "left"
     return table
+
+
+def class_names(model: Model) -> list[str]:
+    """The classes as text, in the order the model file records for display, if any."""
+    names = [str(c) for c in model.estimator.classes_]
+    return [names[i] for i in display_order(names, saved_order(model.metadata))]
+
+
+def dropped_text(dropped: dict | None, limit: int = 6) -> str:
+    """``'id' (ID-like name), 'c' (constant)``: each name quoted once, with its reason."""
+    items = list((dropped or {}).items())
+    if not items:
+        return "none"
+    shown = ", ".join(f"{name!r} ({why})" for name, why in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def describe(model: Model) -> dict:
@@ -130,12 +173,13 @@ def describe(model: Model) -> dict:
         "format_version": header.get("format_version"),
         "lrnet_version": header.get("lrnet_version"),
         "layers": layers(model),
-        "parameters": sum(r["parameters"] for r in layers(model)),
-        "classes": [str(c) for c in estimator.classes_],
+        "parameters": parameter_count(estimator),
+        "classes": class_names(model),
         "target": None if pre is None else pre.target,
         "input_columns": None if pre is None else pre.columns,
         "dropped_columns": None if pre is None else pre.plan.dropped,
         "n_features": int(estimator.n_features_in_),
+        "temperature": getattr(estimator, "temperature_", None),
         "preprocessing": None if pre is None else pre.describe(),
         "history": history_summary(getattr(estimator, "history_", None)),
         "params": {k: v for k, v in estimator.get_params().items() if k != "callbacks"},
@@ -152,7 +196,10 @@ def run(args, out: Output) -> int:
         net.add_column(name, justify="right" if name in ("in", "out", "parameters") else "left")
     for row in info["layers"]:
         net.add_row(
-            *(str(row[k]) for k in ("layer", "in", "out", "activation", "parameters", "dtype"))
+            *(
+                f"{row[k]:,}" if k in ("in", "out", "parameters") else str(row[k])
+                for k in ("layer", "in", "out", "activation", "parameters", "dtype")
+            )
         )
     net.add_row("total", "", "", "", f"{info['parameters']:,}", "", style="bold")
     overview = {
@@ -163,20 +210,19 @@ def run(args, out: Output) -> int:
             if info["input_columns"] is None
             else f"{len(info['input_columns'])}: {listing(info['input_columns'], 10)}"
         ),
-        "network inputs": info["n_features"],
-        "dropped at training": listing(
-            [f"{k} ({v})" for k, v in (info["dropped_columns"] or {}).items()], 6
-        )
-        or "none",
+        "network inputs": f"{info['n_features']:,}",
+        "dropped at training": dropped_text(info["dropped_columns"]),
         "lrnet version": info["lrnet_version"],
         "file format version": info["format_version"],
     }
     metrics = metrics_summary(info["metadata"])
     if metrics:
         overview[metrics[0]] = metrics[1]
+    if info["temperature"] is not None:
+        overview["calibration"] = f"temperature scaling, T = {info['temperature']:.4g}"
     params = ", ".join(f"{k}={v!r}" for k, v in info["params"].items())
     out.show(net, key_value_table("Model", overview))
-    table = preprocessing_table(model)
+    table = preprocessing_table(model, out.console.width)
     if table is not None:
         out.show(table)
     out.show(

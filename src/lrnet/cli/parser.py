@@ -369,6 +369,13 @@ def _add_split_options(split) -> None:
         metavar="F",
         help="share of DATA held out for the metrics; 0 scores the training data (default: 0.2)",
     )
+    split.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="temperature scaling: divide the logits by the T > 0 that minimises the "
+        "log-loss on the validation split (which the weights are not trained on); saved in "
+        "the model and applied by predict, evaluate and export",
+    )
 
 
 def _add_train_outputs(out) -> None:

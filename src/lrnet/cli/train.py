@@ -29,6 +29,16 @@ from .common import (
     unknown_column,
 )
 from .display import Output, UsageError, listing, metrics_tables
+from .scoring import (
+    calibrate,
+    calibration_info,
+    calibration_split,
+    check_calibrate,
+    class_priors,
+    note_warnings,
+    parameter_count,
+    target_order,
+)
 
 
 class HoldOutValidation(Callback):
@@ -106,6 +116,7 @@ def unused_options(args, given: dict) -> list[str]:
 
 def check_options(args) -> None:
     """Options that do not fit together, refused before any data is read."""
+    check_calibrate(args)
     if args.early_stopping and args.validation_fraction == 0:
         raise UsageError(
             "--early-stopping needs validation data: set --validation-fraction above 0 (e.g. 0.1)."
@@ -182,13 +193,15 @@ def make_estimator(
     return estimator
 
 
-def fit(estimator: LRNClassifier, X, y, progress: ProgressBar, out: Output) -> float:
+def fit(
+    estimator: LRNClassifier, X, y, progress: ProgressBar, out: Output, validation=None
+) -> float:
     """Fit with progress; warnings become notes.  Returns the seconds taken."""
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            estimator.fit(X, y)
+            estimator.fit(X, y, **(validation or {}))  # validation: X_val, y_val
         finally:
             progress.close()
     for warning in caught:
@@ -230,7 +243,9 @@ def validation_table(args, target: str) -> pd.DataFrame | None:
     return frame
 
 
-def validation_metrics(args, frame, pre: Preprocessor, estimator, target: str, out: Output):
+def validation_metrics(
+    args, frame, pre: Preprocessor, estimator, target: str, out: Output, priors=None, order=None
+):
     """Metrics on the ``--valid`` table, or ``None``."""
     if frame is None:
         return None
@@ -239,15 +254,16 @@ def validation_metrics(args, frame, pre: Preprocessor, estimator, target: str, o
     if frame.empty:
         raise UsageError(f"--valid {args.valid}: no row has a class the model knows.")
     X = pre.transform(frame, args.valid)
-    return classification_metrics(y, estimator.predict_proba(X), estimator.classes_)
+    proba = estimator.predict_proba(X)
+    return classification_metrics(y, proba, estimator.classes_, priors, order)
 
 
 def network_summary(estimator: LRNClassifier) -> str:
-    """``'64 -> 100 -> 10 (relu hidden, softmax output)'``."""
+    """``'64 -> 100 -> 10 (relu hidden, softmax output; 7,510 parameters)'``."""
     units = [estimator.coefs_[0].shape[0]] + [w.shape[1] for w in estimator.coefs_]
     return (
         " -> ".join(map(str, units)) + f" ({estimator.activation} hidden, "
-        f"{estimator.out_activation_} output)"
+        f"{estimator.out_activation_} output; {parameter_count(estimator):,} parameters)"
     )
 
 
@@ -283,6 +299,7 @@ class Run:
     evaluated_on: str
     metrics: dict
     valid: dict | None
+    calibration: dict | None = None
 
     def info(self, model_path: Path) -> dict:
         """Key facts, shown at the top of the report."""
@@ -296,11 +313,12 @@ class Run:
             f"categorical, {len(plan.dropped)} dropped",
             "network": network_summary(est),
             "solver": f"{est.solver}, {est.n_iter_} epochs, {self.seconds:.2f} s",
+            **calibration_info(self.calibration),
         }
 
     def metadata(self) -> dict:
         """What the model file records about its training."""
-        keys = ("n_samples", "accuracy", "log_loss", "macro_f1")
+        keys = ("n_samples", "accuracy", "balanced_accuracy", "log_loss", "roc_auc", "macro_f1")
         return {
             "data": self.source,
             "target": self.target,
@@ -308,13 +326,16 @@ class Run:
             "evaluated_on": self.evaluated_on,
             "metrics": {k: self.metrics[k] for k in keys},
             "train_seconds": round(self.seconds, 3),
+            "class_priors": self.metrics["baseline"]["priors"],  # of the training rows
+            "class_order": self.metrics["classes"],
+            "calibration": self.calibration,
         }
 
 
 def note_dropped(dropped: dict, out: Output) -> None:
     """One note listing the dropped columns and why."""
     if dropped:
-        shown = "; ".join(f"{name} ({why})" for name, why in list(dropped.items())[:8])
+        shown = "; ".join(f"{name!r} ({why})" for name, why in list(dropped.items())[:8])
         more = " ..." if len(dropped) > 8 else ""
         out.note(f"dropped {len(dropped)} column(s): {shown}{more}")
 
@@ -331,8 +352,15 @@ def train_and_score(args, out: Output) -> Run:
     pre = Preprocessor.fit(train_frame, target, source)
     note_dropped(pre.plan.dropped, out)
     progress = ProgressBar(enabled=False if args.quiet else None)
-    estimator = make_estimator(args, progress, out, validation_plan(args, y_train, out))
-    seconds = fit(estimator, pre.transform(train_frame, source), y_train, progress, out)
+    X_train, y_fit, held = pre.transform(train_frame, source), y_train, None
+    if args.calibrate:  # the validation split is held out here, to calibrate on it
+        why = validation_split_fits(y_train, args.validation_fraction)
+        X_train, y_fit, *held = calibration_split(X_train, y_train, args, why)
+    hold_out = held is None and validation_plan(args, y_train, out)
+    estimator = make_estimator(args, progress, out, hold_out)
+    validation = None if held is None else {"X_val": held[0], "y_val": held[1]}
+    seconds = fit(estimator, X_train, y_fit, progress, out, validation)
+    calibration = None if held is None else calibrate(estimator, *held, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
     if len(y_test) == 0:
         raise DataError(
@@ -340,10 +368,23 @@ def train_and_score(args, out: Output) -> Run:
             f"{target!r} are too rare to split. Use more rows per class, or --test-fraction 0."
         )
     proba = estimator.predict_proba(pre.transform(test_frame, source))
-    metrics = classification_metrics(y_test, proba, estimator.classes_)
-    valid = validation_metrics(args, valid_frame, pre, estimator, target, out)
+    priors = list(class_priors(y_train, estimator.classes_).values())
+    order = target_order(frame[target])
+    metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)
+    valid = validation_metrics(args, valid_frame, pre, estimator, target, out, priors, order)
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
-    return Run(source, target, pre, estimator, seconds, len(y_train), evaluated_on, metrics, valid)
+    return Run(
+        source,
+        target,
+        pre,
+        estimator,
+        seconds,
+        len(y_train),
+        evaluated_on,
+        metrics,
+        valid,
+        calibration=calibration,
+    )
 
 
 def run(args, out: Output) -> int:
@@ -367,8 +408,10 @@ def run(args, out: Output) -> int:
 
     title = f"Metrics on the {result.evaluated_on} ({result.target})"
     out.show(*metrics_tables(result.metrics, title))
+    note_warnings(result.metrics, result.evaluated_on, out)
     if result.valid is not None:
         out.show(*metrics_tables(result.valid, f"Metrics on {args.valid}"))
+        note_warnings(result.valid, args.valid, out)
     out.line(f"Model written to {model_path}")
     if report is not None:
         plots = ", ".join(p.name for k, p in report.items() if k != "html" and p is not None)

@@ -14,7 +14,9 @@ Inputs
 Outputs (skl2onnx's, without ZipMap)
     ``label``: the classes (int64, string, bool or double as the classes are), [N];
     for multi-label an int64 indicator [N, L].  ``probabilities``: float32
-    [N, n_classes]; binary problems give ``[1 - p, p]``.
+    [N, n_classes]; binary problems give ``[1 - p, p]``.  A calibrated model
+    (``temperature_``) divides the logits by it before the link, as ``predict_proba``
+    does, and records it in the ``temperature`` metadata.
 Versions
     Opset :data:`DEFAULT_OPSET` (IR version 9) unless asked otherwise; the IR version
     is the lowest that the opset allows.
@@ -179,6 +181,8 @@ def _metadata(fitted: FittedNetwork, spec: dict | None, columns) -> dict[str, st
         "classes": json.dumps([c.item() if isinstance(c, np.generic) else c for c in classes]),
         "outputs": json.dumps(list(OUTPUTS)),
     }
+    if fitted.attributes.get("temperature_") is not None:
+        meta["temperature"] = repr(float(fitted.attributes["temperature_"]))
     if spec is None:
         names = fitted.feature_names
         meta["inputs"] = json.dumps(

@@ -13,6 +13,9 @@ label type                outputs
 ``multilabel-indicator``  ``probabilities = Sigmoid(z)``; ``label = int64(z > 0)``
 ========================  ===========================================================
 
+A model calibrated by temperature scaling (``temperature_`` in the fitted attributes,
+:mod:`lrnet.calibration`) divides the logits by ``T`` first: ``z = logits / T``.
+
 Labels are decided from the logits, as lrnet decides them (ties in ArgMax go to the
 first class, as ``numpy.argmax``).
 """
@@ -124,6 +127,10 @@ def build_network(
         )
         if i < last:
             x = ACTIVATION_GRAPHS[fitted.activation](b, x, name, dtype)
+    temperature = fitted.attributes.get("temperature_")
+    if temperature is not None:
+        T = b.const(np.array(temperature, dtype), "temperature")
+        x = b.op("Div", [x, T], "calibrated_logits")
     label, proba = HEAD_GRAPHS[fitted.label_type](b, x, class_array(fitted.classes), dtype)
     if WEIGHT_TYPES[dtype] != proba_type:
         proba = b.op("Cast", [proba], "probabilities_cast", to=proba_type)
