@@ -75,6 +75,26 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, settings, dtype)
     ]
 
 
+@pytest.mark.parametrize("monitor", ["validation_loss", "loss"])
+def test_early_stopping_callback_state_is_checkpointed(tmp_path, monitor):
+    from lrnet.callbacks import EarlyStopping
+
+    def callbacks():
+        return [EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True)]
+
+    params = dict(hidden_layer_sizes=(12,), max_iter=40, random_state=2, learning_rate_init=0.05)
+    full = LRNClassifier(**params, callbacks=callbacks()).fit(X, y)
+    path = tmp_path / "c.lrnet"
+    cut = LRNClassifier(**params, callbacks=[*callbacks(), Checkpoint(path, 2), Interrupt(5)])
+    with pytest.warns(LRNetWarning), pytest.raises(TrainingInterrupted):
+        cut.fit(X, y)
+    resumed = resume(path, X, y, callbacks=callbacks())
+    assert resumed.n_iter_ == full.n_iter_
+    if monitor == "validation_loss":
+        assert full.n_iter_ < 40  # it stopped early, and the resumed fit at the same epoch
+    assert _same(resumed, full)
+
+
 def test_unseeded_fit_resumes_the_same_way_twice(tmp_path):
     path = tmp_path / "c.lrnet"
     est = LRNClassifier(hidden_layer_sizes=(8,), max_iter=9, early_stopping=True)

@@ -143,6 +143,20 @@ class EarlyStopping(Callback):
             self._best.restore()
         self._best = None
 
+    def training_state(self) -> tuple[dict, dict]:
+        """What a checkpoint keeps of this callback: its counters and best weights."""
+        header = {"best": self.best_, "best_epoch": self.best_epoch_, "wait": self.wait_}
+        best = self._best.best if self._best is not None else None
+        return header, ({} if best is None else {"best": best.copy()})
+
+    def set_training_state(self, header: dict, arrays: dict) -> None:
+        """Continue from :meth:`training_state` (after ``on_train_begin``)."""
+        self.best_, self.best_epoch_ = header["best"], header["best_epoch"]
+        self.wait_ = header["wait"]
+        if "best" in arrays:
+            self._best.record()
+            np.copyto(self._best.best, arrays["best"])
+
 
 class HistoryLogger(Callback):
     """Write the training history to ``path``: CSV for ``.csv``, else JSON lines.

@@ -15,8 +15,9 @@ the checkpoint (the best weights under early stopping), so ``lrnet.load`` and
 the initialisation and the validation split consume the generator as before), then
 replaces the state by the checkpoint's and runs the remaining epochs.  With the same
 data, kernels and thread count, the result is bit-identical to the run that was never
-stopped.  The state of user callbacks (e.g. :class:`lrnet.callbacks.EarlyStopping`)
-is not saved; lbfgs, whose state lives inside SciPy, cannot be checkpointed.
+stopped.  Callbacks that keep state save it through ``training_state()`` and
+``set_training_state(header, arrays)`` (:class:`lrnet.callbacks.EarlyStopping` does);
+others are not saved.  lbfgs, whose state lives inside SciPy, cannot be checkpointed.
 """
 
 from __future__ import annotations
@@ -264,12 +265,42 @@ class Checkpointing:
         restore(training_state, params, state, rng, best, path)
         return bool(training_state["header"].get("stopped"))
 
-    def after_epoch(self, params, state, rng, best, stopped: bool) -> None:
+    def restore_callbacks(self, callbacks) -> None:
+        """Give callbacks that keep state (``set_training_state``) theirs back."""
+        if self.resume_from is None:
+            return
+        training_state, path = self.resume_from
+        saved = training_state["header"].get("callbacks") or {}
+        for i, cb in enumerate(callbacks):
+            entry = saved.get(str(i))
+            if entry is None or not hasattr(cb, "set_training_state"):
+                continue
+            if entry["type"] != type(cb).__name__:
+                raise ValueError(
+                    f"{path}: callback {i} was a {entry['type']} when the checkpoint was "
+                    f"written, now a {type(cb).__name__}; resume with the same callbacks."
+                )
+            prefix = f"callback.{i}."
+            arrays = {
+                k.removeprefix(prefix): v
+                for k, v in training_state["arrays"].items()
+                if k.startswith(prefix)
+            }
+            cb.set_training_state(entry["state"], arrays)
+
+    def after_epoch(self, params, state, rng, best, stopped: bool, callbacks=()) -> None:
         """Write a checkpoint when one is due after this epoch."""
         target = self.target
         if target is None or state.n_iter % target.every or state.interrupted is not None:
             return
         section = snapshot(params, state, rng, best)
+        kept = {}
+        for i, cb in enumerate(callbacks):
+            if hasattr(cb, "training_state"):
+                header, arrays = cb.training_state()
+                kept[str(i)] = {"type": type(cb).__name__, "state": header}
+                section["arrays"].update({f"callback.{i}.{k}": v for k, v in arrays.items()})
+        section["header"]["callbacks"] = kept
         section["header"]["rng_start"] = self.rng_start
         section["header"]["stopped"] = bool(stopped)
         section["header"]["data_sha256"] = self.digest

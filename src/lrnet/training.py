@@ -247,6 +247,8 @@ def fit_loop(
         "on_train_begin",
         {"params": params, "n_samples": source.n_samples, "max_epochs": max_epochs},
     )
+    if checkpointing is not None:
+        checkpointing.restore_callbacks(run.callbacks)
     reached_max = False
     state.interrupted = None
     try:
@@ -254,7 +256,7 @@ def fit_loop(
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
                 stop = _epoch(run)
             if checkpointing is not None:
-                checkpointing.after_epoch(params, state, rng, run.best, stop)
+                checkpointing.after_epoch(params, state, rng, run.best, stop, run.callbacks)
             if stop:
                 break
             reached_max = epoch == max_epochs - 1
