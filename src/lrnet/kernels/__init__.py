@@ -15,7 +15,7 @@ Sets:
 
 ``"numba"``
     :mod:`lrnet.kernels.numba_`: compiled, one pass per body, elementwise loops on every
-    core.  Bit-identical to the reference except the cross-entropy (a few ulp).
+    core.  Bit-identical to the reference: the same operations in the same order.
 ``"numpy"``
     :mod:`lrnet.kernels.numpy_ref`, the reference: the NumPy code of
     :mod:`lrnet.activations`, :mod:`lrnet.losses` and :mod:`lrnet.optim`.

@@ -15,9 +15,9 @@ derivative x delta (every activation)   bit-identical, dropout's mask in the sam
 dropout mask (threshold + scale)        bit-identical; the uniform draws stay NumPy's
                                         ``Generator.random``, so the stream is the same
 batch gather                            bit-identical (a copy)
-softmax / sigmoid cross-entropy +       within a few ulp: ``exp``/``log1p`` are libm's,
-output delta                            NumPy's are its own SIMD kernels, and a row's
-                                        sum runs left to right
+softmax / sigmoid cross-entropy +       bit-identical: the arithmetic in two or three
+output delta                            passes (sums in NumPy's pairwise order), each
+                                        ``exp``/``log``/``log1p`` by NumPy's ufunc
 =====================================  ==============================================
 
 The tanh forward stays NumPy's: without Intel's SVML (not in numba's wheels) numba
@@ -53,6 +53,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..activations import ACTIVATIONS, LEAKY_SLOPE, Activation
+from ..losses import sigmoid_cross_entropy as _reference_sigmoid
+from ..losses import softmax_cross_entropy as _reference_softmax
 from . import Kernels
 
 #: a buffer with at least this many values is split across the threads (below it,
@@ -380,62 +382,143 @@ class HiddenBackward:
 
 
 # ---------------------------------------------------------------------------- outputs
-def _softmax_ce_body(Z, Y, w, delta, row, inv_m):
-    """Per row: ``logsumexp(z) - y.z`` into ``row``; ``delta = (softmax(z) - y) w``."""
+# The cross-entropy bodies do the reference's arithmetic in three compiled passes and
+# leave each transcendental function to the NumPy (or SciPy) ufunc the reference calls:
+# NumPy's exp and log are its own SIMD kernels, which libm's scalar ones do not match
+# bit for bit, and a one-ulp difference in the output delta sends a long run on
+# another path (a different MNIST test accuracy after three epochs).  A row's sum
+# follows NumPy's pairwise summation, so the loss is bit-identical too.
+
+
+#: NumPy sums a row of up to this many values in one block of eight accumulators; a
+#: longer row splits recursively, and its cross-entropy runs on the reference body
+PAIRWISE_BLOCK = 128
+
+
+@njit(**_OPTS)
+def _row_sum(A, i):
+    """``A[i].sum()`` as ``np.sum(A, axis=1)`` computes it (``pairwise_sum``, n <= 128)."""
+    a = A[i]
+    n = a.size
+    res = a.dtype.type(0)
+    if n < 8:
+        for j in range(n):
+            res += a[j]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    j = 8
+    while j < n - n % 8:
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        j += 8
+    block = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while j < n:
+        block += a[j]
+        j += 1
+    return res + block
+
+
+@njit(**_OPTS)
+def _softmax_shift(Z, delta, row):
+    """``row = max(z)`` per row (NaN propagates, as ``np.max``) and ``delta = z - row``."""
     for i in range(Z.shape[0]):
         z = Z[i]
         mx = z[0]
         for j in range(1, z.size):
             if z[j] > mx or z[j] != z[j]:
                 mx = z[j]
-        s = z.dtype.type(0)
+        row[i, 0] = mx
         for j in range(z.size):
-            e = np.exp(z[j] - mx)
-            delta[i, j] = e
-            s += e
-        yz = z.dtype.type(0)
-        for j in range(z.size):
-            yz += Y[i, j] * z[j]
-        row[i, 0] = (np.log(s) + mx) - yz
+            delta[i, j] = z[j] - mx
+
+
+@njit(**_OPTS)
+def _softmax_delta(Z, Y, w, inv_m, delta, tmp, row2):
+    """Row sums of ``delta = exp(z - max)`` into ``row2``, ``y.z``, and the delta.
+
+    ``tmp[:, 0]`` receives ``y.z``; ``delta`` becomes ``(delta / row2 - y) w``.
+    """
+    for i in range(Z.shape[0]):
+        s = _row_sum(delta, i)
+        row2[i, 0] = s
+        t = tmp[i]
+        for j in range(t.size):
+            t[j] = Y[i, j] * Z[i, j]
+        t[0] = _row_sum(tmp, i)
         wi = inv_m if w.size == 0 else w[i, 0]
-        for j in range(z.size):
+        for j in range(Z.shape[1]):
             delta[i, j] = (delta[i, j] / s - Y[i, j]) * wi
 
 
-def _sigmoid_ce_body(Z, Y, w, delta, row, inv_m):
-    """Per row: ``sum softplus(z) - y z`` into ``row``; ``delta = (sigmoid(z) - y) w``."""
+@njit(**_OPTS)
+def _softmax_loss(tmp, row, row2):
+    """Per row: ``row = (log(sum) + max) - y.z``."""
+    for i in range(row.shape[0]):
+        row[i, 0] = (row2[i, 0] + row[i, 0]) - tmp[i, 0]
+
+
+def softmax_cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
+    """:func:`lrnet.losses.softmax_cross_entropy` in three passes; bit-identical to it."""
+    if Z.shape[1] > PAIRWISE_BLOCK:
+        return _reference_softmax(Z, Y, row_weight, delta, tmp, row, row2)
+    m = Z.shape[0]
+    w = _empty(Z.dtype, 2) if row_weight is None else row_weight
+    _softmax_shift(Z, delta, row)
+    np.exp(delta, out=delta)
+    _softmax_delta(Z, Y, w, Z.dtype.type(1.0 / m), delta, tmp, row2)
+    np.log(row2, out=row2)
+    _softmax_loss(tmp, row, row2)
+    return _mean(row, row_weight, m)
+
+
+@njit(**_OPTS)
+def _neg_abs(Z, tmp):
+    for i in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            tmp[i, j] = -abs(Z[i, j])
+
+
+@njit(**_OPTS)
+def _sigmoid_delta(Z, Y, w, inv_m, delta, tmp, row):
+    """The per-row loss into ``row`` from ``tmp = log1p(exp(-|z|))``, and the delta.
+
+    ``delta = (expit(z) - y) w``, with ``expit`` as SciPy computes it (libm's ``exp``).
+    """
     one = Z.dtype.type(1)
     zero = Z.dtype.type(0)
     for i in range(Z.shape[0]):
-        z = Z[i]
-        acc = zero
         wi = inv_m if w.size == 0 else w[i, 0]
-        for j in range(z.size):
-            x = z[j]
-            t = np.log1p(np.exp(-np.abs(x)))
-            t = t + (x if (x >= zero or x != x) else zero)
-            acc += t - Y[i, j] * x
+        for j in range(Z.shape[1]):
+            x = Z[i, j]
+            tmp[i, j] = (tmp[i, j] + (x if (x >= zero or x != x) else zero)) - Y[i, j] * x
             delta[i, j] = (one / (one + np.exp(-x)) - Y[i, j]) * wi
-        row[i, 0] = acc
+        row[i, 0] = _row_sum(tmp, i)
 
 
-_SOFTMAX_CE = njit(**_OPTS)(_softmax_ce_body)
-_SIGMOID_CE = njit(**_OPTS)(_sigmoid_ce_body)
+def sigmoid_cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
+    """:func:`lrnet.losses.sigmoid_cross_entropy` in two passes; bit-identical to it."""
+    if Z.shape[1] > PAIRWISE_BLOCK:
+        return _reference_sigmoid(Z, Y, row_weight, delta, tmp, row, row2)
+    m = Z.shape[0]
+    w = _empty(Z.dtype, 2) if row_weight is None else row_weight
+    _neg_abs(Z, tmp)
+    np.exp(tmp, out=tmp)
+    np.log1p(tmp, out=tmp)
+    _sigmoid_delta(Z, Y, w, Z.dtype.type(1.0 / m), delta, tmp, row)
+    return _mean(row, row_weight, m)
 
 
-def _cross_entropy(body, name):
-    def cross_entropy(Z, Y, row_weight, delta, tmp, row, row2) -> float:
-        """Loss and output delta in one pass over the logits (see :mod:`lrnet.losses`)."""
-        m = Z.shape[0]
-        d = Z.dtype.type
-        w = _empty(Z.dtype, 2) if row_weight is None else row_weight
-        body(Z, Y, w, delta, row, d(1.0 / m))
-        if row_weight is None:
-            return float(row.sum()) / m
-        return float(np.vdot(row, row_weight))
-
-    cross_entropy.__name__ = cross_entropy.__qualname__ = name
-    return cross_entropy
+def _mean(row, row_weight, m) -> float:
+    """The batch loss from the per-row losses, as :func:`lrnet.losses._weighted_mean`."""
+    if row_weight is None:
+        return float(row.sum()) / m
+    return float(np.vdot(row, row_weight))
 
 
 # ---------------------------------------------------------------------------- data
@@ -484,8 +567,8 @@ KERNELS = Kernels(
     activations=MappingProxyType(ACTIVATIONS),
     cross_entropy=MappingProxyType(
         {
-            "softmax": _cross_entropy(_SOFTMAX_CE, "softmax_cross_entropy"),
-            "logistic": _cross_entropy(_SIGMOID_CE, "sigmoid_cross_entropy"),
+            "softmax": softmax_cross_entropy,
+            "logistic": sigmoid_cross_entropy,
         }
     ),
     updates=MappingProxyType({"adam": adam_update, "sgd": sgd_update, "lion": lion_update}),
