@@ -220,9 +220,10 @@ def test_train_calibrate_saves_the_temperature(calibrated, capsys):
     T = saved.estimator.temperature_
     assert T > 1
     cal = saved.metadata["calibration"]
-    assert cal["temperature"] == T and cal["validation_rows"] == 40  # 10% of 400 rows
+    rows = cal["validation_rows"]
+    assert cal["temperature"] == T and 0 < rows <= 200  # the validation split of 400 rows
     assert cal["validation_log_loss_after"] < cal["validation_log_loss_before"]
-    assert doc["info"]["calibration"].startswith(f"temperature {T:.4g}, fitted on 40 ")
+    assert doc["info"]["calibration"].startswith(f"temperature {T:.4g}, fitted on {rows} ")
 
 
 def test_predict_and_evaluate_apply_the_temperature(calibrated, tmp_path, capsys):
@@ -282,3 +283,39 @@ def test_calibrate_without_a_validation_split_is_refused(tmp_path, capsys, extra
     err = capsys.readouterr().err
     assert message in err
     assert not (tmp_path / "m.lrnet").exists()
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_every_head_applies_the_temperature_in_predict_proba_and_onnx(kind):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    score = X[:, :3] + rng.normal(scale=1.0, size=(300, 3))
+    y = {
+        "binary": score[:, 0] > 0,
+        "multiclass": score.argmax(axis=1),
+        "multilabel": (score > 0).astype(int),
+    }[kind]
+    model = LRNClassifier((32,), alpha=0.0, max_iter=200, learning_rate_init=0.02, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:150], y[:150])
+    raw = model.predict_proba(X[150:])
+    model.calibrate(X[150:], y[150:])
+    T = model.temperature_
+    assert T != 1.0
+    logits = model.decision_function(X[150:]).reshape(150, -1)  # already divided by T
+    if kind == "multiclass":
+        np.testing.assert_allclose(model.predict_proba(X[150:]), softmax(logits, axis=1), atol=1e-6)
+    else:
+        p = expit(logits)
+        expected = np.hstack([1 - p, p]) if kind == "binary" else p
+        np.testing.assert_allclose(model.predict_proba(X[150:]), expected, atol=1e-6)
+    assert not np.allclose(model.predict_proba(X[150:]), raw, atol=1e-3)
+    ort = pytest.importorskip("onnxruntime")
+    from lrnet.export import to_onnx
+
+    proto = to_onnx(model)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, proba = session.run(None, {"X": X})
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(labels, model.predict(X))

@@ -253,7 +253,7 @@ def test_report_page_shows_baseline_warning_and_calibration_once(tmp_path):
 
 
 # ---------------------------------------------------------------------- command line
-NOISE = ["--hidden", "64", "--epochs", "150", "--lr", "0.01", "--alpha", "0"]
+NOISE = ["--hidden", "64", "--epochs", "150", "--lr", "0.01", "--alpha", "0", "--no-early-stopping"]
 
 
 def noise_table(path, n_rows=300, seed=0):
@@ -272,17 +272,20 @@ def test_train_warns_when_the_model_does_not_beat_the_priors(tmp_path, capsys):
     assert main(["train", str(data), "-o", str(model), *NOISE]) == 0
     out, err = capsys.readouterr()
     assert "class-prior baseline" in out and "always 'maj'" in out
-    assert "note: test set: the model's log-loss" in err
-    assert "note: test set: the model's accuracy" in err
+    assert "note: test set: the model's log-loss" in err and "is no better than" in err
     page = (tmp_path / "m-report" / "report.html").read_text()
     assert '<p class="warning">Warning: the model&#x27;s log-loss' in page
     saved = lrnet.load(model).metadata
     assert set(saved["class_priors"]) == {"maj", "min"}
-    # evaluate compares with the training priors the model file records
+    # evaluate compares with the training priors the model file records, and warns alike
     assert main(["evaluate", str(model), str(data), "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    doc = json.loads(capsys.readouterr().out)
+    metrics = doc["metrics"]
     assert metrics["baseline"]["priors_from"] == "training data"
     assert metrics["baseline"]["priors"] == pytest.approx(saved["class_priors"])
+    assert [f"{data}: {w}" for w in metrics["warnings"]] == [
+        n for n in doc["notes"] if "the model's" in n
+    ]
 
 
 def test_evaluate_leaves_out_rows_of_unseen_classes(tmp_path, capsys):
@@ -375,3 +378,17 @@ def test_inspect_fits_80_columns_counts_parameters_and_quotes_dropped_columns(tm
     assert f"{hidden:,}" in out and f"{total:,}" in out and str(total) not in out
     assert main(["inspect", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"] == total
+
+
+def test_metrics_tables_print_on_separate_lines(capsys):
+    from lrnet.cli.display import Output, metrics_tables
+
+    metrics = classification_metrics(np.array([0, 1, 1]), np.eye(2)[[0, 1, 0]], np.arange(2))
+    Output().show(*metrics_tables(metrics, "Metrics on the test set (y)"))
+    out = capsys.readouterr().out
+    assert "\\n" not in out  # rich's line breaks are kept, not escaped
+    lines = out.splitlines()
+    assert lines[0] == "Metrics on the test set (y)"
+    assert lines[1].startswith("3 rows; baseline: class frequencies of the evaluated data")
+    row = next(line for line in lines if line.startswith("│ balanced accuracy "))
+    assert row.split("│")[2:4] == ["  0.7500 ", "               0.5000 "]

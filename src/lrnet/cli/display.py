@@ -47,7 +47,11 @@ class SafeConsole(Console):
     """
 
     def _render_buffer(self, buffer) -> str:
-        safe = (s if s.control else Segment(printable(s.text), s.style) for s in buffer)
+        # rich's own line breaks (Segment.line()) stay; any other control character is escaped
+        safe = (
+            s if s.control or s.text == "\n" else Segment(printable(s.text), s.style)
+            for s in buffer
+        )
         return super()._render_buffer(safe)
 
 
@@ -104,7 +108,11 @@ def metrics_tables(metrics: dict, title: str) -> list:
     The summary sets each metric beside the class-prior baseline's (a model that
     ignores the inputs; see :func:`lrnet.metrics.baseline_metrics`).
     """
-    summary = Table(title=f"{metrics['n_samples']:,} rows", title_justify="left")
+    priors_from = metrics["baseline"]["priors_from"]
+    summary = Table(
+        title=f"{metrics['n_samples']:,} rows; baseline: class frequencies of the {priors_from}",
+        title_justify="left",
+    )
     summary.add_column("metric", style="bold")
     summary.add_column("model", justify="right")
     summary.add_column("class-prior baseline", justify="right")
