@@ -111,6 +111,8 @@ def header_problem(header: dict) -> str | None:
         decoded = from_json(header)  # non-finite floats are tagged objects in the file
     except (ValueError, TypeError, KeyError) as err:
         return f"malformed tagged value in the header ({err})"
+    except RecursionError:
+        return "the header is nested too deeply"
     for (where, name), (kind, required) in HEADER_FIELDS.items():
         parent = decoded
         for key in where:

@@ -288,7 +288,7 @@ def load(path, training_state: bool = False) -> Model:
         state = _read_state(header, arrays) if training_state else None
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as err:
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RecursionError) as err:
         reason = str(err).removeprefix(f"{path}: ")  # preprocessing errors name the file
         raise ModelFileError(f"{path}: invalid model file ({reason}).") from None
     return Model(estimator, preprocessor, metadata, header, str(path), state)

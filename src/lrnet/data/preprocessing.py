@@ -2,8 +2,9 @@
 
 :meth:`Preprocessor.fit` plans the columns of a training table (constant and ID-like
 columns are dropped, :mod:`lrnet.data.columns`) and fits the ``ColumnTransformer`` of
-:mod:`lrnet.data.transform` on them; :meth:`Preprocessor.transform` turns a table into
-the network's input.
+:mod:`lrnet.data.transform` on them, a column or a block of rows at a time
+(:mod:`lrnet.data.fitting`); :meth:`Preprocessor.transform` turns a table into the
+network's input, in blocks of rows written into one float32 matrix.
 
 A model file stores the fitted transformer as plain data (:meth:`Preprocessor.to_dict`)
 and :meth:`Preprocessor.from_dict` rebuilds it without unpickling anything; both
@@ -18,10 +19,11 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from .columns import ColumnPlan, plan_columns
+from .fitting import BLOCK_ROWS, fit_transformer
 from .readers import DataError, row_name
 from .spec import from_dict as spec_from_dict
 from .spec import to_dict as spec_to_dict
-from .transform import build_transformer, check_scales, prepare_frame
+from .transform import check_scales, prepare_frame
 
 
 class Preprocessor:
@@ -58,15 +60,14 @@ class Preprocessor:
             The fitted preprocessing; checked to survive :meth:`to_dict` unchanged.
         """
         plan = plan_columns(frame, target, source)
-        transformer = build_transformer(plan.numeric, plan.categorical)
-        transformer.fit(prepare_frame(frame, plan, source))
+        transformer = fit_transformer(frame, plan, source)  # in blocks: bounded memory
         check_scales(transformer, source)
         fitted = cls(plan, transformer, target)
         fitted._check_round_trip(frame.head(256), source)
         return fitted
 
     def _check_round_trip(self, sample: pd.DataFrame, source: str) -> None:
-        rebuilt = Preprocessor.from_dict(self.to_dict())
+        rebuilt = Preprocessor.from_dict(self.to_dict(), source)  # its limits name the data
         if not np.array_equal(rebuilt.transform(sample, source), self.transform(sample, source)):
             raise RuntimeError(
                 "lrnet bug: the preprocessing rebuilt from plain data differs "
@@ -104,6 +105,16 @@ class Preprocessor:
                 f"{source}: missing {len(missing)} feature column(s) the model was trained "
                 f"on: {shown}{more}."
             )
+        if len(frame) <= BLOCK_ROWS:
+            return self._transform_block(frame, source, dtype)
+        # in blocks of rows, into the output: no float64 copy of the whole table
+        out = np.empty((len(frame), len(self.feature_names_out)), dtype=dtype)
+        for start in range(0, len(frame), BLOCK_ROWS):
+            block = frame.iloc[start : start + BLOCK_ROWS]
+            out[start : start + len(block)] = self._transform_block(block, source, dtype)
+        return out
+
+    def _transform_block(self, frame: pd.DataFrame, source: str, dtype) -> np.ndarray:
         out = self.transformer.transform(prepare_frame(frame, self.plan, source))
         with np.errstate(over="ignore"):
             out = np.ascontiguousarray(out, dtype=dtype)
@@ -112,8 +123,7 @@ class Preprocessor:
             raise DataError(
                 f"{source}: feature {self.feature_names_out[col]!r} of "
                 f"{row_name(frame.index[row], frame.attrs)} overflows once standardised: the "
-                "value is far outside "
-                "the range seen in training. Check that column."
+                "value is far outside the range seen in training. Check that column."
             )
         return out
 

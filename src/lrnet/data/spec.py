@@ -35,6 +35,11 @@ SPEC_VERSION = 1
 UNSEEN = "\x00unseen category"
 #: rows of the probe: shifted values, missing values, unseen categories
 PROBE_ROWS = 3
+#: limits of a rebuild, whose cost is scikit-learn's per column and per category
+#: (about 1 s for each limit on a 2-core EPYC), so a model file cannot demand more
+MAX_NUMERIC_COLUMNS = 5_000
+MAX_CATEGORICAL_COLUMNS = 500
+MAX_CATEGORIES = 50_000
 
 
 # ---------------------------------------------------------------------- writing
@@ -194,6 +199,14 @@ def _require(ok: bool, message: str) -> None:
         raise SpecError(message)
 
 
+def _within(count: int, limit: int, what: str) -> None:
+    _require(
+        count <= limit,
+        f"{count} {what}, more than the {limit} that lrnet rebuilds (its cost grows with "
+        "them); drop columns, or group rare categories into one, before training",
+    )
+
+
 def _strings(value, what: str) -> list[str]:
     _require(
         isinstance(value, list) and all(isinstance(v, str) for v in value),
@@ -238,9 +251,11 @@ def _read_spec(spec: dict):
     plan = ColumnPlan(dropped={str(k): str(v) for k, v in dropped.items()})
     if num is not None:
         plan.numeric = _strings(num["columns"], "numeric columns")
+        _within(len(plan.numeric), MAX_NUMERIC_COLUMNS, "numeric columns")
         num = _read_numeric(num)
     if cat is not None:
         plan.categorical = _strings(cat["columns"], "categorical columns")
+        _within(len(plan.categorical), MAX_CATEGORICAL_COLUMNS, "categorical columns")
         cat = _read_categorical(cat)
     _require(bool(plan.columns), "no input columns")
     _require(len(set(plan.columns)) == len(plan.columns), "duplicate column names")
@@ -272,9 +287,12 @@ def _read_categorical(cat: dict) -> dict:
     missing = _indices(cat["missing_indicator"], n, "categorical missing_indicator")
     categories = cat["categories"]
     _require(
-        isinstance(categories, list) and len(categories) == n + len(missing),
+        isinstance(categories, list)
+        and len(categories) == n + len(missing)
+        and all(isinstance(c, list) for c in categories),
         f"categories must hold {n + len(missing)} lists",
     )
+    _within(sum(len(c) for c in categories[:n]), MAX_CATEGORIES, "categories in all")
     for i, values in enumerate(categories[:n]):
         _strings(values, f"categories of column {i}")
         _require(
