@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 
+from . import fitting
 from .columns import ColumnPlan, plan_columns
-from .fitting import BLOCK_ROWS, fit_transformer
 from .readers import DataError, row_name
 from .spec import from_dict as spec_from_dict
 from .spec import to_dict as spec_to_dict
@@ -60,7 +60,7 @@ class Preprocessor:
             The fitted preprocessing; checked to survive :meth:`to_dict` unchanged.
         """
         plan = plan_columns(frame, target, source)
-        transformer = fit_transformer(frame, plan, source)  # in blocks: bounded memory
+        transformer = fitting.fit_transformer(frame, plan, source)  # bounded memory
         check_scales(transformer, source)
         fitted = cls(plan, transformer, target)
         fitted._check_round_trip(frame.head(256), source)
@@ -105,12 +105,14 @@ class Preprocessor:
                 f"{source}: missing {len(missing)} feature column(s) the model was trained "
                 f"on: {shown}{more}."
             )
-        if len(frame) <= BLOCK_ROWS:
+        width = len(self.feature_names_out)
+        step = fitting.block_rows(max(width, len(self.columns)))
+        if len(frame) <= step:
             return self._transform_block(frame, source, dtype)
         # in blocks of rows, into the output: no float64 copy of the whole table
-        out = np.empty((len(frame), len(self.feature_names_out)), dtype=dtype)
-        for start in range(0, len(frame), BLOCK_ROWS):
-            block = frame.iloc[start : start + BLOCK_ROWS]
+        out = np.empty((len(frame), width), dtype=dtype)
+        for start in range(0, len(frame), step):
+            block = frame.iloc[start : start + step]
             out[start : start + len(block)] = self._transform_block(block, source, dtype)
         return out
 

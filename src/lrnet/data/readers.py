@@ -114,7 +114,9 @@ def row_name(label, attrs: dict) -> str:
     return f"row {label}"
 
 
-def read_table(path: str | os.PathLike, options: CsvOptions = CsvOptions()) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike, options: CsvOptions = CsvOptions(), compact: bool = False
+) -> pd.DataFrame:
     """Read a whole table.
 
     Parameters
@@ -123,14 +125,35 @@ def read_table(path: str | os.PathLike, options: CsvOptions = CsvOptions()) -> p
         CSV (delimiter sniffed unless ``options.sep``), Parquet, ``.npz`` or ``.npy``.
     options : CsvOptions
         Delimiter and encoding of text files.
+    compact : bool, default=False
+        Read in chunks and keep float columns as float32 where that keeps their values
+        (:mod:`lrnet.data.compact`): memory near that of the compact table, for
+        training.  Otherwise the file is read at once, with pandas' dtypes.
 
     Returns
     -------
     pandas.DataFrame
         The table, with string column names.
     """
+    if compact:
+        from .compact import compact_table
+
+        reread = _text_reader(Path(path), options) if file_kind(path) == "csv" else None
+        return compact_table(iter_table(path, options, CHUNK_ROWS), reread)
     chunks = list(iter_table(path, options, chunk_rows=None))
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def _text_reader(path: Path, options: CsvOptions):
+    """``reread(name)``: one column of a CSV file as text (missing values as NaN)."""
+
+    def reread(name: str) -> pd.Series:
+        sep = options.sep or sniff_delimiter(path, options.encoding)
+        kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
+        column = pd.read_csv(path, usecols=[name], dtype=str, **kwargs)[name]
+        return column.reset_index(drop=True)
+
+    return reread
 
 
 def iter_table(
