@@ -319,3 +319,20 @@ def test_every_head_applies_the_temperature_in_predict_proba_and_onnx(kind):
     labels, proba = session.run(None, {"X": X})
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
     np.testing.assert_array_equal(labels, model.predict(X))
+
+
+def test_sample_weights_of_zero_drop_rows():
+    Z, Y = sharpened("softmax", 3, 2.5, n=600, seed=5)
+    weights = np.r_[np.ones(300), np.zeros(300)]
+    assert fit_temperature(Z, Y, "softmax", weights) == pytest.approx(
+        fit_temperature(Z[:300], Y[:300], "softmax"), rel=1e-4
+    )
+    with pytest.raises(ValueError, match="summing to 0: expected one weight per row"):
+        fit_temperature(Z, Y, "softmax", np.zeros(600))
+
+
+def test_calibrate_with_sample_weights():
+    model, X, y = overconfident()
+    weights = np.r_[np.ones(150), np.zeros(150)]
+    T = model.calibrate(X[300:600], y[300:600], sample_weight=weights).temperature_
+    assert T == pytest.approx(model.calibrate(X[300:450], y[300:450]).temperature_, rel=1e-4)

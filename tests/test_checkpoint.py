@@ -215,7 +215,7 @@ def test_cli_resume_with_other_options_is_refused(tmp_path, monkeypatch, capsys)
     capsys.readouterr()
     code = main(_cli(tmp_path, "--out", "b.lrnet", "--resume", "a.ckpt.lrnet", "--alpha", "0.5"))
     assert code == 1
-    assert "other settings: alpha=0.0001 (now 0.5)" in capsys.readouterr().err
+    assert "other settings: alpha=0.001 (now 0.5)" in capsys.readouterr().err
     assert not Path("b.lrnet").exists()
 
 

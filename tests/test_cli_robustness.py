@@ -180,7 +180,7 @@ def test_a_class_too_rare_for_the_validation_split(tmp_path, capsys):
     rare_class_table(source)
     base = ["train", str(source), "--target", "p", *FAST, "--no-report"]
     for seed in ("0", "1", "2", "3"):
-        assert main([*base, "--seed", seed, "--out", str(tmp_path / "r.lrnet")]) == 0
+        assert main([*base, "--seed", seed, "--out", str(tmp_path / f"r{seed}.lrnet")]) == 0
     line = one_error_line(
         capsys, main([*base, "--early-stopping", "--out", str(tmp_path / "r.lrnet")]), 2
     )
@@ -191,6 +191,7 @@ def test_many_classes_few_rows_train_without_validation_scores(tmp_path, capsys)
     source = tmp_path / "many.csv"
     pd.DataFrame({"y": np.arange(40) % 10, "x": np.arange(40.0)}).to_csv(source, index=False)
     argv = ["train", str(source), "--target", "y", "--hidden", "4", "--epochs", "3"]
+    argv += ["--validation-fraction", "0.1"]  # the default is sized for the table
     assert main([*argv, "--no-report", "--out", str(tmp_path / "m.lrnet")]) == 0
     assert "no validation scores: 4 validation row(s) cannot hold" in capsys.readouterr().err
 
@@ -267,7 +268,7 @@ def test_no_test_row_of_a_known_class(tmp_path, capsys):
     source = tmp_path / "rare.csv"
     frame = pd.DataFrame({"x": np.arange(6.0), "y": ["a", "a", "b", "c", "d", "e"]})
     frame.to_csv(source, index=False)
-    base = ["train", str(source), "--target", "y", *FAST, "--test-fraction", "0.5"]
+    base = ["train", str(source), "--target", "y", *FAST, "--test-fraction", "0.5", "--force"]
     lines = []
     for seed in range(30):
         code = main([*base, "--seed", str(seed), "--out", str(tmp_path / "m.lrnet")])

@@ -108,6 +108,14 @@ def fit_temperature(
         )
     if not np.isfinite(Z).all():
         raise ValueError("the logits hold non-finite values; no temperature can be fitted.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (Z.shape[0],) or not sample_weight.sum() > 0:
+            raise ValueError(
+                f"sample_weight of shape {sample_weight.shape} summing to "
+                f"{sample_weight.sum():g}: expected one weight per row ({Z.shape[0]}) and a "
+                "positive total. Give the held-out rows positive weights."
+            )
     low, high = bounds
     if not 0 < low < high:
         raise ValueError(f"bounds {bounds!r}: expected 0 < low < high.")

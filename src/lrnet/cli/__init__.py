@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 
+from .. import interrupts
 from ..data.readers import DataError
 from ..persistence import ModelFileError
 from .display import Output, UsageError, UserError, printable
@@ -72,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         # on; the checks that follow them turn real problems into error messages
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            return _handlers()[args.command](args, out)
+            with interrupts.handling(signal.SIGINT, signal.SIGTERM):
+                return _handlers()[args.command](args, out)
         except BrokenPipeError:  # e.g. `lrnet predict ... | head`: stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
@@ -87,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             _error(_describe_os_error(err) if isinstance(err, OSError) else err)
             return 1
-        except KeyboardInterrupt:
-            _error("interrupted.")
-            return 130
+        except KeyboardInterrupt as err:
+            signum = getattr(err, "signum", signal.SIGINT)
+            name = interrupts.signal_name(signum)
+            _error(f"interrupted ({name}); existing files were left as they were.")
+            return interrupts.exit_code(signum)
         except MemoryError as err:
             if debug:
                 raise

@@ -137,6 +137,16 @@ def fraction(text: str) -> float:
     return value
 
 
+def or_auto(parse):
+    """``parse``, or None for ``'auto'`` (the value is then chosen from the data)."""
+
+    def parse_or_auto(text: str):
+        return None if text == "auto" else parse(text)
+
+    parse_or_auto.__name__ = parse.__name__
+    return parse_or_auto
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -258,17 +268,19 @@ def _add_network_options(net) -> None:
     )
     net.add_argument(
         "--epochs",
-        type=positive_int,
-        default=200,
+        type=or_auto(positive_int),
+        default=None,
         metavar="N",
-        help="maximum epochs (iterations for lbfgs) (default: 200)",
+        help="maximum epochs (iterations for lbfgs); 'auto' caps at about 20,000 steps, "
+        "30 to 300 epochs (lbfgs: 200) (default: auto)",
     )
     net.add_argument(
         "--batch-size",
         type=batch_size,
         default="auto",
         metavar="N",
-        help="minibatch size or 'auto' = min(200, rows) (default: auto)",
+        help="minibatch size, or 'auto': 32 below 2,000 training rows, 64 below 10,000, "
+        "128 below 50,000, else 256 (default: auto)",
     )
     net.add_argument(
         "--lr",
@@ -278,12 +290,25 @@ def _add_network_options(net) -> None:
         help="initial learning rate (default: 0.001)",
     )
     net.add_argument(
-        "--alpha", type=nonnegative_float, default=1e-4, help="L2 penalty (default: 0.0001)"
+        "--alpha",
+        type=or_auto(nonnegative_float),
+        default=None,
+        help="L2 penalty, or 'auto': 0.001 below 10,000 training rows, else 0.0001 "
+        "(default: auto)",
     )
     net.add_argument(
         "--early-stopping",
-        action="store_true",
-        help="stop when the validation accuracy stops improving",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stop once the validation log-loss has not improved for --patience epochs and "
+        "keep the best epoch's weights (default: on whenever there is a validation split)",
+    )
+    net.add_argument(
+        "--patience",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="epochs without a better validation log-loss before early stopping (default: 10)",
     )
     _add_training_extras(net)
     net.add_argument(
@@ -356,11 +381,12 @@ def _add_split_options(split) -> None:
     )
     split.add_argument(
         "--validation-fraction",
-        type=fraction,
-        default=0.1,
+        type=or_auto(fraction),
+        default=None,
         metavar="F",
-        help="share of the training rows held out to score every epoch "
-        "(and for --early-stopping); 0 for none (default: 0.1)",
+        help="share of the training rows held out (stratified) to score every epoch and for "
+        "early stopping; 0 for none; 'auto': 10%%, at least min(200 rows, 25%%), at most "
+        "50,000 rows (default: auto)",
     )
     split.add_argument(
         "--test-fraction",
@@ -388,6 +414,30 @@ def _add_train_outputs(out) -> None:
         help="report folder (default: <MODEL name>-report next to the model)",
     )
     out.add_argument("--no-report", action="store_true", help="write no report")
+    out.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        metavar="N",
+        help="every N epochs, write the full training state (weights, optimizer moments, "
+        "random state, schedule, stopping monitor) to --checkpoint, atomically",
+    )
+    out.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="checkpoint file (default: <MODEL name>.ckpt.lrnet next to the model); it is "
+        "also a model file",
+    )
+    out.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run that wrote checkpoint FILE: give the same DATA and options; "
+        "the result is bit-identical to a run that was never stopped",
+    )
+    out.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing model even with one that does not beat the class priors",
+    )
 
 
 def _evaluate_parser(sub) -> None:

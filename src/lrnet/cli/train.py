@@ -13,12 +13,17 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ..callbacks import Callback
+from .. import interrupts
+from .._files import staging
+from ..callbacks import Callback, EarlyStopping
+from ..checkpoint import Checkpoint, resume_into
 from ..data.preprocessing import Preprocessor
 from ..data.readers import DataError, read_table
+from ..errors import TrainingInterrupted
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
+from . import defaults
 from .common import (
     check_classes,
     check_output_file,
@@ -28,7 +33,8 @@ from .common import (
     target_labels,
     unknown_column,
 )
-from .display import Output, UsageError, listing, metrics_tables
+from .defaults import epochs_advice
+from .display import Output, UsageError, UserError, listing, metrics_tables
 from .scoring import (
     calibrate,
     calibration_info,
@@ -117,6 +123,16 @@ def unused_options(args, given: dict) -> list[str]:
 def check_options(args) -> None:
     """Options that do not fit together, refused before any data is read."""
     check_calibrate(args)
+    if args.solver == "lbfgs" and (args.checkpoint_every or args.resume):
+        flag = "--checkpoint-every" if args.checkpoint_every else "--resume"
+        raise UsageError(
+            f"{flag}: --solver lbfgs cannot be checkpointed (its state lives inside SciPy). "
+            "Use --solver adam or sgd."
+        )
+    if args.checkpoint and not args.checkpoint_every:
+        raise UsageError("--checkpoint FILE needs --checkpoint-every N (epochs between writes).")
+    if args.resume and not Path(args.resume).is_file():
+        raise UsageError(f"--resume {args.resume}: no such checkpoint file.")
     if args.early_stopping and args.validation_fraction == 0:
         raise UsageError(
             "--early-stopping needs validation data: set --validation-fraction above 0 (e.g. 0.1)."
@@ -158,13 +174,17 @@ def validation_plan(args, y_train, out: Output) -> bool:
     why = validation_split_fits(y_train, args.validation_fraction)
     if why is None:
         return True
-    if args.early_stopping:
+    if args.early_stopping and not args.early_stopping_auto:
         raise UsageError(
             f"--early-stopping needs a validation split, but with --validation-fraction "
-            f"{args.validation_fraction} {why}. Raise --validation-fraction, or drop "
+            f"{args.validation_fraction:.3g} {why}. Raise --validation-fraction, or drop "
             "--early-stopping."
         )
-    out.note(f"no validation scores: {why} (--validation-fraction {args.validation_fraction}).")
+    out.note(
+        f"no validation scores: {why} (--validation-fraction {args.validation_fraction:.3g})"
+        + ("; so no early stopping." if args.early_stopping else ".")
+    )
+    args.early_stopping = False
     return False
 
 
@@ -180,7 +200,6 @@ def make_estimator(
         batch_size=args.batch_size,
         learning_rate_init=args.lr,
         alpha=args.alpha,
-        early_stopping=args.early_stopping,
         validation_fraction=args.validation_fraction or 0.1,
         random_state=args.seed,
         **training_extras(args, out),
@@ -189,32 +208,53 @@ def make_estimator(
         callbacks = [progress]
         if hold_out:
             callbacks.append(HoldOutValidation())
+        if args.early_stopping:  # on the validation log-loss, keeping the best epoch
+            callbacks.append(
+                EarlyStopping("validation_loss", patience=args.patience, restore_best_weights=True)
+            )
         estimator.set_params(callbacks=callbacks)
     return estimator
 
 
 def fit(
-    estimator: LRNClassifier, X, y, progress: ProgressBar, out: Output, validation=None
-) -> float:
-    """Fit with progress; warnings become notes.  Returns the seconds taken."""
+    estimator: LRNClassifier,
+    X,
+    y,
+    progress: ProgressBar,
+    out: Output,
+    validation=None,
+    resume: str | None = None,
+) -> tuple[float, TrainingInterrupted | None]:
+    """Fit with progress (or continue the checkpoint ``resume``); warnings become notes.
+
+    Returns the seconds taken, and the interruption when Ctrl-C or SIGTERM ended
+    training early (the estimator then holds what it learned so far).
+    """
     started = time.perf_counter()
+    interrupted = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            estimator.fit(X, y, **(validation or {}))  # validation: X_val, y_val
+            if resume is not None:
+                out.note(f"resuming the run saved in {resume}.")
+                resume_into(estimator, resume, X, y, **(validation or {}))
+            else:
+                estimator.fit(X, y, **(validation or {}))  # validation: X_val, y_val
+        except TrainingInterrupted as err:
+            interrupted = err
         finally:
             progress.close()
     for warning in caught:
         if issubclass(warning.category, RuntimeWarning):
             continue  # NumPy arithmetic notices; a real failure raises
+        if interrupted is not None and str(warning.message) == str(interrupted):
+            continue  # said by run() in the command's own words
         if issubclass(warning.category, ConvergenceWarning):
-            out.note(
-                f"training used all {estimator.max_iter} epochs without converging; "
-                "raise --epochs, or use --early-stopping."
-            )
+            stops = any(isinstance(cb, EarlyStopping) for cb in estimator.callbacks or ())
+            out.note(epochs_advice(estimator.history_, estimator.max_iter, stops))
         else:
             out.note(str(warning.message).splitlines()[0])
-    return time.perf_counter() - started
+    return time.perf_counter() - started, interrupted
 
 
 def known_rows(frame, y, classes, source: str, out: Output):
@@ -267,6 +307,14 @@ def network_summary(estimator: LRNClassifier) -> str:
     )
 
 
+def checkpoint_path(args) -> Path:
+    """``--checkpoint``, or ``<MODEL name>.ckpt.lrnet`` next to the model."""
+    if args.checkpoint:
+        return Path(args.checkpoint)
+    model = Path(args.out) if args.out else Path(f"{file_stem(args)}.lrnet")
+    return model.with_name(model.name.removesuffix(".lrnet") + ".ckpt.lrnet")
+
+
 def output_paths(args, stem: str) -> tuple[Path, Path | None]:
     """The model file and the report folder (``None`` with ``--no-report``).
 
@@ -275,6 +323,9 @@ def output_paths(args, stem: str) -> tuple[Path, Path | None]:
     """
     model = Path(args.out) if args.out else Path(f"{stem}.lrnet")
     check_output_file(model, "--out", inputs=(args.data, args.valid))
+    if args.checkpoint_every:
+        point = checkpoint_path(args)
+        check_output_file(point, "--checkpoint", inputs=(args.data, args.valid, model))
     if args.no_report:
         return model, None
     report = Path(args.report) if args.report else model.with_name(model.stem + "-report")
@@ -299,6 +350,7 @@ class Run:
     evaluated_on: str
     metrics: dict
     valid: dict | None
+    interrupted: TrainingInterrupted | None = None
     calibration: dict | None = None
 
     def info(self, model_path: Path) -> dict:
@@ -329,7 +381,27 @@ class Run:
             "class_priors": self.metrics["baseline"]["priors"],  # of the training rows
             "class_order": self.metrics["classes"],
             "calibration": self.calibration,
+            "interrupted": None
+            if self.interrupted is None
+            else {
+                "epoch": self.interrupted.epoch,
+                "signal": interrupts.signal_name(self.interrupted.signum),
+            },
         }
+
+    def interruption(self) -> str | None:
+        """What the model holds when a signal ended training early."""
+        if self.interrupted is None:
+            return None
+        est = self.estimator
+        unit = "iteration" if est.solver == "lbfgs" else "epoch"
+        stops = any(isinstance(cb, EarlyStopping) for cb in est.callbacks or ())
+        kept = "the best weights on the validation split" if stops else "its weights"
+        return (
+            f"training was interrupted ({interrupts.signal_name(self.interrupted.signum)}) "
+            f"after {self.interrupted.epoch} complete {unit}(s) of {est.max_iter}; the model "
+            f"was saved with {kept} at that point."
+        )
 
 
 def note_dropped(dropped: dict, out: Output) -> None:
@@ -349,17 +421,28 @@ def train_and_score(args, out: Output) -> Run:
     check_classes(y, target, source)
     valid_frame = validation_table(args, target)
     train_frame, test_frame, y_train, y_test = test_split(frame, y, args, out)
+    args.early_stopping_auto = args.early_stopping is None
+    defaults.resolve(args, len(y_train), out)
+    del frame  # the two parts hold the rows now: one copy of the table in memory, not two
     pre = Preprocessor.fit(train_frame, target, source)
     note_dropped(pre.plan.dropped, out)
     progress = ProgressBar(enabled=False if args.quiet else None)
     X_train, y_fit, held = pre.transform(train_frame, source), y_train, None
+    del train_frame  # the network reads X_train from here on
     if args.calibrate:  # the validation split is held out here, to calibrate on it
         why = validation_split_fits(y_train, args.validation_fraction)
         X_train, y_fit, *held = calibration_split(X_train, y_train, args, why)
     hold_out = held is None and validation_plan(args, y_train, out)
     estimator = make_estimator(args, progress, out, hold_out)
+    if args.checkpoint_every:
+        every, path = args.checkpoint_every, checkpoint_path(args)
+        metadata = {"data": source, "target": target, "checkpoint_every": every}
+        point = Checkpoint(path, every, preprocessing=pre, metadata=metadata)
+        estimator.set_params(callbacks=[*(estimator.callbacks or ()), point])
     validation = None if held is None else {"X_val": held[0], "y_val": held[1]}
-    seconds = fit(estimator, X_train, y_fit, progress, out, validation)
+    seconds, interrupted = fit(
+        estimator, X_train, y_fit, progress, out, validation, args.resume
+    )
     calibration = None if held is None else calibrate(estimator, *held, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
     if len(y_test) == 0:
@@ -369,7 +452,7 @@ def train_and_score(args, out: Output) -> Run:
         )
     proba = estimator.predict_proba(pre.transform(test_frame, source))
     priors = list(class_priors(y_train, estimator.classes_).values())
-    order = target_order(frame[target])
+    order = target_order(test_frame[target])  # the dtype's order, as in the whole table
     metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)
     valid = validation_metrics(args, valid_frame, pre, estimator, target, out, priors, order)
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
@@ -383,7 +466,21 @@ def train_and_score(args, out: Output) -> Run:
         evaluated_on,
         metrics,
         valid,
-        calibration=calibration,
+        interrupted,
+        calibration,
+    )
+
+
+def refuse_worse_than_priors(args, model_path: Path, metrics: dict, evaluated_on: str) -> None:
+    """Keep an existing model rather than replace it with one worse than the class priors."""
+    base = metrics["baseline"]["log_loss"]
+    if args.force or not model_path.exists() or metrics["log_loss"] < base:
+        return
+    raise UserError(
+        f"the new model's log-loss on the {evaluated_on}, {metrics['log_loss']:.4f}, is no "
+        f"better than {base:.4f}, that of always predicting the class frequencies, so "
+        f"{model_path} was kept as it was. Lower --lr, standardise or check the features, "
+        "or give --force to replace the model anyway."
     )
 
 
@@ -393,25 +490,30 @@ def run(args, out: Output) -> int:
     model_path, report_dir = output_paths(args, file_stem(args))
     result = train_and_score(args, out)
     estimator = result.estimator
-    estimator.save(model_path, preprocessing=result.preprocessor, metadata=result.metadata())
-    report = None
-    if report_dir is not None:
-        unit = "iteration" if estimator.solver == "lbfgs" else "epoch"
-        report = write_report(
-            report_dir,
-            result.metrics,
-            estimator.history_,
-            result.info(model_path),
-            unit,
-            result.evaluated_on,
-        )
-
     title = f"Metrics on the {result.evaluated_on} ({result.target})"
     out.show(*metrics_tables(result.metrics, title))
     note_warnings(result.metrics, result.evaluated_on, out)
     if result.valid is not None:
         out.show(*metrics_tables(result.valid, f"Metrics on {args.valid}"))
         note_warnings(result.valid, args.valid, out)
+    if result.interrupted is not None:
+        out.note(result.interruption())
+    refuse_worse_than_priors(args, model_path, result.metrics, result.evaluated_on)
+    # the model and its report land together, after everything that can fail
+    report = None
+    with staging() as stage:
+        estimator.save(model_path, preprocessing=result.preprocessor, metadata=result.metadata())
+        if report_dir is not None:
+            unit = "iteration" if estimator.solver == "lbfgs" else "epoch"
+            report = write_report(
+                report_dir,
+                result.metrics,
+                estimator.history_,
+                result.info(model_path),
+                unit,
+                result.evaluated_on,
+            )
+        stage.commit()
     out.line(f"Model written to {model_path}")
     if report is not None:
         plots = ", ".join(p.name for k, p in report.items() if k != "html" and p is not None)
@@ -426,6 +528,11 @@ def run(args, out: Output) -> int:
             "epochs": estimator.n_iter_,
             "metrics": result.metrics,
             "validation_metrics": result.valid,
+            "interrupted": result.metadata()["interrupted"],
         }
     )
+    if result.interrupted is not None:
+        return interrupts.exit_code(result.interrupted.signum)
+    if stage.signal is not None:  # Ctrl-C during the commit: the files were written
+        return interrupts.exit_code(stage.signal)
     return 0

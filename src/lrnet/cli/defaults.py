@@ -1,0 +1,124 @@
+"""``lrnet train``'s defaults, chosen from the size of the table.
+
+The Python estimator keeps scikit-learn's defaults; these are the command's.  A user
+who trusts them should get a model that generalises on a table it has never seen.  So,
+unless the option is given:
+
+- **validation split** (``--validation-fraction auto``): 10% of the training rows, but at
+  least ``min(200, 25%)`` rows so that a small table still measures its loss on enough
+  rows, and at most 50,000 rows; stratified by class.
+- **early stopping** (``--early-stopping``, on by default): stop once the validation
+  log-loss has not improved for ``--patience`` (10) epochs, and keep the weights of the
+  best epoch.  ``--no-early-stopping`` trains every epoch.
+- **epochs** (``--epochs auto``): a cap of about 20,000 minibatch steps, between 30 and
+  300 epochs; early stopping usually ends training well before it.
+- **batch size** (``--batch-size auto``): 32 rows below 2,000 training rows, 64 below
+  10,000, 128 below 50,000, 256 above: small tables get more, noisier steps per epoch.
+- **L2 penalty** (``--alpha auto``): 1e-3 below 10,000 training rows, else 1e-4.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .display import Output, UsageError
+
+#: validation rows: 10% of the training rows, at least min(MIN_ROWS, 25%), at most MAX_ROWS
+VALIDATION_SHARE, VALIDATION_MIN_ROWS, VALIDATION_MAX_ROWS = 0.1, 200, 50_000
+PATIENCE = 10
+STEP_BUDGET, MIN_EPOCHS, MAX_EPOCHS = 20_000, 30, 300
+#: (training rows below, batch size)
+BATCH_SIZES = ((2_000, 32), (10_000, 64), (50_000, 128))
+LARGE_BATCH = 256
+SMALL_TABLE_ROWS, SMALL_TABLE_ALPHA, ALPHA = 10_000, 1e-3, 1e-4
+
+
+def validation_fraction(n_train: int) -> float:
+    """The share of the training rows held out for validation."""
+    rows = max(VALIDATION_SHARE * n_train, min(VALIDATION_MIN_ROWS, 0.25 * n_train))
+    return min(rows, VALIDATION_MAX_ROWS) / max(n_train, 1)
+
+
+def batch_size(n_fit: int) -> int:
+    """Minibatch rows for ``n_fit`` rows fitted on."""
+    for below, size in BATCH_SIZES:
+        if n_fit < below:
+            return min(size, max(n_fit, 1))
+    return LARGE_BATCH
+
+
+def epochs(n_fit: int, batch: int) -> int:
+    """The cap on epochs: about ``STEP_BUDGET`` steps, within ``[MIN_EPOCHS, MAX_EPOCHS]``."""
+    steps = max(1, math.ceil(n_fit / batch))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps))))
+
+
+def alpha(n_train: int) -> float:
+    """The L2 penalty."""
+    return SMALL_TABLE_ALPHA if n_train < SMALL_TABLE_ROWS else ALPHA
+
+
+def resolve(args, n_train: int, out: Output) -> None:
+    """Replace every ``auto`` option of ``args`` by its value for ``n_train`` rows; one note.
+
+    ``args.early_stopping`` None means "on, if there is validation data": it becomes
+    False (noted) with ``--validation-fraction 0`` or lbfgs.
+    """
+    chosen = []
+    if args.validation_fraction is None:
+        args.validation_fraction = validation_fraction(n_train)
+        rows = round(args.validation_fraction * n_train)
+        chosen.append(f"{rows:,} validation rows ({args.validation_fraction:.1%})")
+    if args.early_stopping is None:
+        args.early_stopping = args.validation_fraction > 0 and args.solver != "lbfgs"
+        if args.early_stopping:
+            chosen.append(
+                f"early stopping on the validation log-loss (patience {args.patience} epochs, "
+                "best weights kept)"
+            )
+    elif args.early_stopping and args.solver == "lbfgs":
+        raise UsageError(
+            "--early-stopping: --solver lbfgs trains on the whole batch and does not stop "
+            "early. Use --solver adam, or drop --early-stopping."
+        )
+    n_fit = n_train - round(args.validation_fraction * n_train)
+    if args.batch_size == "auto":
+        args.batch_size = batch_size(n_fit)
+        if args.solver != "lbfgs":
+            chosen.append(f"batch size {args.batch_size}")
+    if args.epochs is None:
+        args.epochs = epochs(n_fit, args.batch_size) if args.solver != "lbfgs" else 200
+        unit = "iterations" if args.solver == "lbfgs" else "epochs"
+        chosen.append(f"at most {args.epochs} {unit}")
+    if args.alpha is None:
+        args.alpha = alpha(n_train)
+        chosen.append(f"alpha {args.alpha:g}")
+    if chosen:
+        out.note(f"defaults for {n_train:,} training rows: " + ", ".join(chosen) + ".")
+
+
+def epochs_advice(history: list[dict], max_epochs: int, early_stopping: bool) -> str:
+    """What to do when training used every epoch, from what the run's history shows."""
+    losses = [h.get("validation_loss") for h in history]
+    losses = [v for v in losses if v is not None]
+    if not losses:
+        return (
+            f"training used all {max_epochs} epochs and the training loss was still "
+            "falling; raise --epochs if more fitting is wanted (no validation split "
+            "measured whether it would generalise)."
+        )
+    best = min(range(len(losses)), key=losses.__getitem__) + 1
+    if best < len(losses):
+        tail = (
+            "the best weights were kept"
+            if early_stopping
+            else "use --early-stopping to keep the best epoch, or raise --alpha"
+        )
+        return (
+            f"training used all {max_epochs} epochs; the validation loss was lowest at epoch "
+            f"{best} ({losses[best - 1]:.4f}, last {losses[-1]:.4f}): {tail}."
+        )
+    return (
+        f"training used all {max_epochs} epochs and the validation loss was still falling "
+        f"at the last one ({losses[-1]:.4f}): raise --epochs (or --lr) for a better model."
+    )
