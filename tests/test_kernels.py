@@ -29,17 +29,35 @@ def quiet_fit(clf, X, y):
 
 # ------------------------------------------------------------------ choosing a set
 @pytest.mark.parametrize("value", [None, "", "auto", "numpy", "numba"])
-def test_resolve_gives_numba_by_default_and_numpy_on_request(monkeypatch, value):
+def test_resolve_gives_numba_for_big_jobs_and_numpy_on_request(monkeypatch, value):
     if value is None:
         monkeypatch.delenv(ENV, raising=False)
     else:
         monkeypatch.setenv(ENV, value)
     assert ENV == "LRNET_KERNELS"
     expected = "numpy" if value == "numpy" else "numba"  # numba is installed here
-    assert resolve().name == expected
-    assert resolve() is kernels.SETS[expected]()
+    big = resolve(work=kernels.AUTO_MIN_WORK)
+    assert big.name == expected
+    assert big is kernels.SETS[expected]()
     if value == "numpy":
         assert resolve() is NUMPY
+
+
+@pytest.mark.parametrize("work", [None, 0, 1e6, kernels.AUTO_MIN_WORK / 2])
+def test_auto_does_not_start_numba_for_a_small_job(monkeypatch, work):
+    monkeypatch.delenv(ENV, raising=False)
+    # as in a process where numba has not been loaded yet
+    monkeypatch.setitem(kernels._COMPILED, "numba", "lrnet.kernels.not_loaded_yet")
+    assert resolve(work=work) is NUMPY
+    assert resolve("numba", work=work).name == "numba"  # named: loaded whatever the size
+    assert resolve(work=kernels.AUTO_MIN_WORK).name == "numba"
+
+
+@pytest.mark.parametrize("work", [None, 0, 1e6])
+def test_auto_uses_numba_for_any_job_once_it_is_loaded(monkeypatch, work):
+    monkeypatch.delenv(ENV, raising=False)
+    resolve("numba")  # loaded: its start-up is paid
+    assert resolve(work=work).name == "numba"
 
 
 @pytest.mark.parametrize("name", ["Numba", "Numpy", "fast"])
@@ -71,7 +89,7 @@ def test_auto_skips_a_set_that_cannot_load(monkeypatch):
     monkeypatch.setattr(kernels, "SETS", {"compiled": unavailable, "numpy": kernels._numpy})
     monkeypatch.delenv(ENV, raising=False)
     assert resolve() is NUMPY
-    assert resolve("auto") is NUMPY
+    assert resolve("auto", work=kernels.AUTO_MIN_WORK) is NUMPY
 
 
 def _unavailable():
@@ -86,7 +104,7 @@ def test_naming_a_set_that_cannot_load_says_how_to_fix_it(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install numba\), or set LRNET_KERNELS=auto"):
         resolve()
     monkeypatch.setenv(ENV, "auto")
-    assert resolve() is NUMPY
+    assert resolve(work=kernels.AUTO_MIN_WORK) is NUMPY
 
 
 def test_a_broken_numba_counts_as_missing(monkeypatch):
@@ -97,7 +115,7 @@ def test_a_broken_numba_counts_as_missing(monkeypatch):
     with pytest.raises(ImportError):
         kernels._numba()
     monkeypatch.delenv(ENV, raising=False)
-    assert resolve() is NUMPY
+    assert resolve(work=kernels.AUTO_MIN_WORK) is NUMPY
 
 
 def test_the_argument_wins_over_the_environment(monkeypatch):

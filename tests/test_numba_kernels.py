@@ -475,6 +475,36 @@ def test_without_numba_everything_runs_on_the_numpy_kernels(tmp_path):
     assert done.stdout.split("OK ")[1].strip() == repr(clf.loss_curve_[-1])
 
 
-def test_the_default_set_is_numba_when_it_imports(monkeypatch):
+def test_the_default_set_is_numba_for_a_big_job(monkeypatch):
+    from lrnet.kernels import AUTO_MIN_WORK
+
     monkeypatch.delenv(ENV, raising=False)
-    assert resolve() is NUMBA
+    assert resolve(work=AUTO_MIN_WORK) is NUMBA
+
+
+FRESH = """
+import sys, warnings
+import numpy as np
+from lrnet import LRNClassifier
+from lrnet.kernels import AUTO_MIN_WORK, resolve
+X = np.random.default_rng(0).standard_normal((60, 4)).astype(np.float32)
+y = (X[:, 0] > 0).astype(int)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    clf = LRNClassifier((5,), max_iter=3, random_state=0).fit(X, y)  # a small fit
+    clf.predict_proba(X)
+print("after a small fit:", "numba" in sys.modules, "lrnet.kernels.numba_" in sys.modules)
+print("big:", resolve(work=AUTO_MIN_WORK).name, "then small:", resolve(work=1).name)
+"""
+
+
+def test_a_small_fit_in_a_fresh_process_does_not_start_numba(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    src = Path(__file__).resolve().parents[1] / "src"
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "after a small fit: False False" in done.stdout
+    assert "big: numba then small: numba" in done.stdout

@@ -379,7 +379,8 @@ default='constant'
         given = given_validation_set(self, *validation, X.dtype, head)
 
         layout = Layout((X.shape[1], *hidden, Y.shape[1]))
-        kernels = resolve()  # once per fit: the step loop never looks a body up
+        # once per fit: the step loop never looks a body up; numba only for a big enough fit
+        kernels = resolve(work=layout.size * X.shape[0] * (1 if incremental else self.max_iter))
         net = Net(layout, self.activation, head.link, kernels)
         rng = self._rng if (incremental and not reset) else make_rng(self.random_state)
         if reset:

@@ -332,9 +332,9 @@ def predict_logits(
     such a row is the same for 1 row and for n rows, on any CPU.
     """
     act = activations.get(activation)
-    kernels = kernels or resolve()
-    dtype = X.dtype
     n = X.shape[0]
+    kernels = kernels or resolve(work=n * sum(W.size for W in coefs))
+    dtype = X.dtype
     if chunk is None:  # computed only for large inputs: single rows stay lean
         chunk = MIN_PREDICT_CHUNK if n <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
     if n <= chunk:  # a few rows: per-call overhead matters more than buffers

@@ -20,14 +20,20 @@ Sets:
     :mod:`lrnet.kernels.numpy_ref`, the reference: the NumPy code of
     :mod:`lrnet.activations`, :mod:`lrnet.losses` and :mod:`lrnet.optim`.
 
-``LRNET_KERNELS=numpy`` in the environment forces the reference; the default,
-``auto``, takes the first set of :data:`SETS` that loads: numba when it imports, else
-NumPy (a missing or broken numba falls back silently).
+``LRNET_KERNELS=numpy`` in the environment forces the reference and
+``LRNET_KERNELS=numba`` the compiled set.  The default, ``auto``, takes numba when it
+imports and the work is worth its start-up, else NumPy (a missing or broken numba falls
+back silently).  Importing numba and initialising its compiler target costs 0.6-1.2 s
+once per process even with every kernel cached on disk, more than the fused kernels
+save on a small fit, so ``auto`` loads it only for a fit whose ``work`` (parameters x
+rows x epochs, the GEMMs' share of the time) reaches :data:`AUTO_MIN_WORK`, or when it
+is already loaded.  The sets are bit-identical, so the choice changes only the speed.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -121,12 +127,31 @@ def _numba() -> Kernels:
 #: name -> loader of a kernel set, fastest first (``auto`` takes the first that loads)
 SETS: dict[str, Callable[[], Kernels]] = {"numba": _numba, "numpy": _numpy}
 
+#: ``auto`` loads numba for a fit of at least this many parameters x rows x epochs
+#: (about 6e10 FLOPs of GEMM: a second of work at this machine's sgemm rate); below it,
+#: numba's one-time start-up costs more than the fused kernels save (see the module
+#: docstring).  MNIST's 784-256-128-10 for 3 epochs is 4.2e10; the digits that
+#: ``lrnet train`` uses by default, about 2e9.
+AUTO_MIN_WORK = 1e10
 
-def resolve(name: str | None = None) -> Kernels:
-    """The kernel set ``name``, or the one ``$LRNET_KERNELS`` names (default ``auto``)."""
+#: the compiled sets, by the module that holds them (loaded: no start-up cost left)
+_COMPILED = {"numba": "lrnet.kernels.numba_"}
+
+
+def resolve(name: str | None = None, work: float | None = None) -> Kernels:
+    """The kernel set ``name``, or the one ``$LRNET_KERNELS`` names (default ``auto``).
+
+    ``work``: the size of the job (parameters x rows x epochs) for ``auto``, which
+    starts a compiled set only for :data:`AUTO_MIN_WORK` or more, unless it is already
+    loaded; without ``work``, ``auto`` uses a compiled set only if it is loaded.
+    """
     name = name or os.environ.get(ENV, "") or "auto"
     if name == "auto":
-        for loader in SETS.values():
+        big = work is not None and work >= AUTO_MIN_WORK
+        for set_name, loader in SETS.items():
+            module = _COMPILED.get(set_name)
+            if module is not None and not big and module not in sys.modules:
+                continue  # not worth starting for this job
             try:
                 return loader()
             except ImportError:
