@@ -84,6 +84,7 @@ def test_cli_keeps_a_model_over_one_worse_than_the_priors(tmp_path, monkeypatch,
     model.write_bytes(b"the old model")
     args = ["train", str(data), "--target", "y", "--out", str(model), "--epochs", "200"]
     args += ["--hidden", "64", "--no-report", "--quiet", "--seed", "0"]
+    args += ["--no-early-stopping", "--alpha", "0"]  # over-fit the noise on purpose
     code = main(args + (["--force"] if force else []))
     err = capsys.readouterr().err
     if force:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,16 +18,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import persistence, targets, training
+from . import interrupts, persistence, targets, training
 from .activations import ACTIVATIONS
 from .calibration import fit_temperature, scaled_logits
+from .checkpoint import Checkpoint, Checkpointing, data_digest
 from .config import config_from_params, fitted_attributes, next_state
+from .distributed import is_dask_collection
+from .errors import LRNetWarning, TrainingInterrupted
 from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
 from .heads import head_for
 from .holdout import given_validation_set, make_validator, split_validation
 from .initializers import INITS, init_flat
 from .kernels import resolve
-from .losses import bounded_logits, cross_entropy, logits_in_bounds
+from .losses import bounded_logits, cross_entropy, logits_in_bounds, prior_cross_entropy
 from .network import Layout, Net, predict_logits
 from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
@@ -149,6 +155,10 @@ default='constant'
     callbacks : list or None, default=None
         Objects with ``on_train_begin``, ``on_epoch_end``, ``on_train_end`` hooks
         (see :mod:`lrnet.callbacks`).
+    averaging_steps : int, default=16
+        Dask input on a cluster, stochastic solvers: minibatch steps each worker takes
+        between two averagings of the parameters and optimizer moments (local SGD; see
+        :mod:`lrnet.distributed.local_sgd`).  Unused otherwise.
 
     Attributes
     ----------
@@ -194,6 +204,7 @@ default='constant'
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions(set(INITS))],
         "callbacks": [list, tuple, None],
+        "averaging_steps": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -230,6 +241,7 @@ default='constant'
         label_smoothing=0.0,
         init="glorot",
         callbacks=None,
+        averaging_steps=16,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -262,6 +274,7 @@ default='constant'
         self.label_smoothing = label_smoothing
         self.init = init
         self.callbacks = callbacks
+        self.averaging_steps = averaging_steps
 
     # ------------------------------------------------------------------ fitting
     @with_callbacks
@@ -345,7 +358,8 @@ default='constant'
         old_state = before.get("_state")
         old_step = getattr(old_state, "step", None)
         try:
-            return self._fit_or_fail(X, y, sample_weight, classes, incremental, reset, validation)
+            with interrupts.deferring():
+                self._fit_or_fail(X, y, sample_weight, classes, incremental, reset, validation)
         except BaseException:
             # scikit-learn's callback contexts live on until with_callbacks tears them down
             live = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_STATE}
@@ -355,8 +369,32 @@ default='constant'
             if old_state is not None and old_state.step != old_step:
                 del self._state
             raise
+        if self._state.interrupted is not None:
+            raise self._interrupted()
+        return self
+
+    def _interrupted(self) -> TrainingInterrupted:
+        """Warn that Ctrl-C ended the fit, and the ``KeyboardInterrupt`` to raise."""
+        signum, self._state.interrupted = self._state.interrupted, None
+        kept = (
+            "the best weights on the validation data"
+            if self.early_stopping
+            else "the weights trained so far"
+        )
+        message = (
+            f"Training was interrupted ({interrupts.signal_name(signum)}) after "
+            f"{self.n_iter_} complete {'iteration' if self.solver == 'lbfgs' else 'epoch'}(s) "
+            f"of at most {self.max_iter}: the estimator is fitted with {kept}. "
+            "Call fit again to start over; warm_start=True continues from these weights."
+        )
+        warnings.warn(message, LRNetWarning, stacklevel=4)
+        return TrainingInterrupted(message, self.n_iter_, signum)
 
     def _fit_or_fail(self, X, y, sample_weight, classes, incremental, reset, validation):
+        if is_dask_collection(X):  # on the active Dask client's cluster, or streamed
+            from .distributed.fit import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, incremental, reset, validation)
         self._validate_params_with_hints()
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
@@ -383,6 +421,10 @@ default='constant'
         kernels = resolve(work=layout.size * X.shape[0] * (1 if incremental else self.max_iter))
         net = Net(layout, self.activation, head.link, kernels)
         rng = self._rng if (incremental and not reset) else make_rng(self.random_state)
+        resume_from = self.__dict__.get("_resume_from")
+        if resume_from is not None:  # the seed of the fit being resumed, whatever random_state
+            rng.bit_generator.state = resume_from[0]["header"]["rng_start"]
+        rng_start = copy.deepcopy(rng.bit_generator.state)
         if reset:
             params = init_flat(layout, self.activation, rng, X.dtype, self.init)
         else:
@@ -394,6 +436,7 @@ default='constant'
             record_validation=given is not None,
             epochs=1 if incremental else None,
         )
+        config.prior_loss = prior_cross_entropy(Y, sample_weight, head.link)
         optimizer = training.make_optimizer(config, kernels)
         old = getattr(self, "_state", None)
         state = next_state(old, vars(self), config, params, optimizer, reset, incremental)
@@ -405,8 +448,21 @@ default='constant'
             rebuild = reconstruction(layout, head, Y.shape[1])
             tasks = EpochTasks.begin(self, X, y, user_weights, rebuild, config.max_iter)
             callbacks.append(tasks)
+        target = next((cb for cb in callbacks if isinstance(cb, Checkpoint)), None)
+        checkpointing = None
+        if target is not None or resume_from is not None:
+            if config.solver == "lbfgs":
+                raise ValueError(
+                    "solver='lbfgs' cannot be checkpointed or resumed: its state lives inside "
+                    "SciPy. Use solver='adam' or 'sgd', or drop the Checkpoint callback."
+                )
+            describe = functools.partial(self._describe_fit, layout, head, config)
+            digest = data_digest(X, y)
+            checkpointing = Checkpointing(target, describe, rng_start, resume_from, digest)
         data = (X, Y, y, sample_weight)
-        params = self._train(net, params, data, config, state, optimizer, rng, callbacks, validate)
+        params = self._train(
+            net, params, data, config, state, optimizer, rng, callbacks, validate, checkpointing
+        )
         if tasks is not None:
             tasks.finish(params)
         self.coefs_, self.intercepts_ = layout.views(params)
@@ -419,7 +475,9 @@ default='constant'
             setattr(self, name, value)
         return self
 
-    def _train(self, net, params, data, config, state, optimizer, rng, callbacks, validate):
+    def _train(
+        self, net, params, data, config, state, optimizer, rng, callbacks, validate, checkpointing
+    ):
         """Run the solver on ``data = (X, Y, y, sample_weight)``; returns the parameters.
 
         ``config.max_epochs``: ``max_iter`` for fit, one epoch for partial_fit.
@@ -442,6 +500,7 @@ default='constant'
             optimizer,
             validate,
             callbacks,
+            checkpointing=checkpointing,
         )
 
     def _holdout(self, net, X, Y, y, sample_weight, rng):
@@ -613,16 +672,34 @@ default='constant'
         """The fitted network as plain data (:class:`lrnet.fitted.FittedNetwork`)."""
         check_is_fitted(self, "coefs_")
         layout = Layout(tuple([self.coefs_[0].shape[0]] + [w.shape[1] for w in self.coefs_]))
-        record = {
+        params = layout.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype)
+        return self._description(layout, params, self._record())
+
+    def _record(self) -> dict:
+        return {
             name: value
             for name, value in vars(self).items()
             if name.endswith("_") and not name.startswith("_") and name not in ARRAY_ATTRIBUTES
         }
+
+    def _describe_fit(self, layout, head, config, params, state) -> FittedNetwork:
+        """The description of a fit in progress (a checkpoint's model)."""
+        record = self._record()
+        record.pop("temperature_", None)  # fitted to earlier weights
+        record.update(fitted_attributes(config, state))
+        record.update(
+            n_outputs_=layout.layer_units[-1],
+            n_layers_=len(layout.layer_units),
+            out_activation_=head.link,
+        )
+        return self._description(layout, params.copy(), record)
+
+    def _description(self, layout, params, record: dict) -> FittedNetwork:
         return FittedNetwork(
             layer_units=layout.layer_units,
             activation=self.activation,
             label_type=self._label_binarizer.y_type_,
-            params=layout.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype),
+            params=params,
             classes=np.asarray(self.classes_),
             feature_names=vars(self).get("feature_names_in_"),
             hyperparameters=self.get_params(deep=False),
