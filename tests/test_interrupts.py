@@ -357,3 +357,32 @@ def test_a_run_that_fails_before_its_last_lines_keeps_the_old_files(
     assert sorted(p.name for p in report.iterdir()) == ["report.html"]
     assert (report / "report.html").read_text() == "old report"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "mpl") == ["m-report", "m.lrnet"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sigterm_during_predict_leaves_no_temporary_file(tmp_path):
+    """A real SIGTERM while `lrnet predict -o` writes: the old output stays, nothing else."""
+    X, y = make_classification(n_samples=400, n_features=10, random_state=0)
+    LRNClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y).save(
+        tmp_path / "m.lrnet"
+    )
+    rows = np.random.default_rng(0).normal(size=(400_000, 10)).round(3)
+    pd.DataFrame(rows, columns=[f"x{i}" for i in range(10)]).to_csv(
+        tmp_path / "big.csv", index=False
+    )
+    out = tmp_path / "pred.csv"
+    out.write_text("old predictions\n")
+    code = "import sys, lrnet.cli; sys.exit(lrnet.cli.main(sys.argv[1:]))"
+    args = ["predict", "m.lrnet", "big.csv", "-o", "pred.csv", "--chunk-size", "1000"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.name.endswith(SUFFIX) for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        pytest.skip("predict finished before the signal could be sent")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 143
+    assert out.read_text() == "old predictions\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(SUFFIX)]
