@@ -139,7 +139,7 @@ def have(module: str) -> bool:
 
 def versions() -> dict:
     out = {"python": sys.version.split()[0]}
-    for dist in ("numpy", "scipy", "scikit-learn", "torch", "lrnet", "threadpoolctl"):
+    for dist in ("numpy", "scipy", "scikit-learn", "torch", "lrnet", "threadpoolctl", "numba"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -472,6 +472,8 @@ def main(argv=None) -> int:
     skipped.update(skipped_workloads)
     for what, why in skipped.items():
         print(f"skipping {what}: {why}", file=sys.stderr)
+    kernels = os.environ.get("LRNET_KERNELS") or "auto"
+    print(f"lrnet kernels: LRNET_KERNELS={kernels}", file=sys.stderr)
     summary = {
         "benchmark": "lrnet-compare",
         "threads": args.threads,
@@ -479,6 +481,8 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "cpus": default_threads(),
         "versions": versions(),
+        # lrnet's kernel set (lrnet.kernels): auto is numba for a big enough fit, else numpy
+        "lrnet_kernels": os.environ.get("LRNET_KERNELS") or "auto",
         "loadavg_start": loadavg(),
         "skipped": skipped,
         "workloads": {},
