@@ -374,11 +374,24 @@ class HiddenBackward:
     def __call__(self, A, delta, mask=None):
         """Leaves ``A`` untouched (the reference may use it as scratch)."""
         d = delta.dtype
-        # leaky_relu's factors as the reference computes them: (A > 0) * 0.99 + 0.01
-        hi, lo = np.array([1.0, 0.0], d) * (1.0 - LEAKY_SLOPE) + LEAKY_SLOPE
+        hi, lo = _LEAKY_FACTORS.get(d) or _leaky_factors(d)
         if mask is None:
             mask = _empty(d, 2)
         _body(_HIDDEN_BACKWARD, delta.size)(A, delta, self.code, lo, hi, mask)
+
+
+_LEAKY_FACTORS = {}
+
+
+def _leaky_factors(dtype):
+    """leaky_relu's two derivative values as the reference computes them.
+
+    ``(A > 0) * (1 - slope) + slope`` in ``dtype``: for A > 0 that is ``0.99 + 0.01``
+    rounded, which need not be exactly 1.
+    """
+    hi, lo = np.array([1.0, 0.0], dtype) * (1.0 - LEAKY_SLOPE) + LEAKY_SLOPE
+    _LEAKY_FACTORS[dtype] = (hi, lo)
+    return hi, lo
 
 
 # ---------------------------------------------------------------------------- outputs
