@@ -59,7 +59,7 @@ def training_table(args) -> tuple[pd.DataFrame, str]:
         from sklearn.datasets import load_digits
 
         return load_digits(as_frame=True).frame, "digits (scikit-learn's bundled data set)"
-    return read_table(args.data, csv_options(args), compact=True), str(args.data)
+    return read_table(args.data, csv_options(args)), str(args.data)
 
 
 def file_stem(args) -> str:

@@ -565,8 +565,9 @@ _GATHER = _compile(_gather_body)
 
 def gather(X, idx, out):
     """``out = X[idx]`` row by row (``idx`` in bounds); returns ``out``."""
-    if out.size < PARALLEL_MIN or not (X.flags.c_contiguous and out.flags.c_contiguous):
-        # one thread: NumPy's row copies (memcpy) are as fast as a compiled loop
+    one_thread = out.size < PARALLEL_MIN or threads() <= 1
+    if one_thread or not (X.flags.c_contiguous and out.flags.c_contiguous):
+        # one thread: NumPy's row copies (memcpy) beat a compiled loop
         return np.take(X, idx, axis=0, out=out, mode="clip")
     _body(_GATHER, out.size)(X, idx, out)
     return out
