@@ -32,6 +32,14 @@ from lrnet.network import Net, forward, predict_logits, value_and_grad  # noqa: 
 from lrnet.optim import adam, lion, sgd  # noqa: E402
 
 NUMBA = numba_.KERNELS
+
+
+@pytest.fixture(autouse=True)
+def _two_threads(monkeypatch):
+    """Parallel loops on two threads (the tests' BLAS runs one, which a fit matches)."""
+    monkeypatch.setattr(numba_, "_THREADS", min(2, numba.config.NUMBA_NUM_THREADS))
+
+
 DTYPES = [np.float32, np.float64]
 #: a small buffer (one thread) and one past PARALLEL_MIN (the parallel version)
 SIZES = {"small": 1000, "parallel": numba_.PARALLEL_MIN + 77}
