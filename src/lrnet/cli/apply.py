@@ -39,7 +39,7 @@ def align_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
 def labelled_chunks(model: Model, args, target: str, out: Output):
     """Yield ``(y, proba)`` per chunk of rows that have a target value."""
     estimator = model.estimator
-    for i, chunk in enumerate(iter_table(args.data, csv_options(args))):
+    for i, chunk in enumerate(iter_table(args.data, csv_options(args, model))):
         if i == 0:
             if target not in chunk.columns:
                 raise unknown_column(target, chunk.columns, args.data, "target column")
@@ -182,7 +182,7 @@ def predictions(model: Model, args, out: Output):
     estimator = model.estimator
     target = model_target(model, None)
     prediction, proba_names = output_columns(estimator.classes_, args.keep)
-    for i, chunk in enumerate(iter_table(args.data, csv_options(args), args.chunk_size)):
+    for i, chunk in enumerate(iter_table(args.data, csv_options(args, model), args.chunk_size)):
         if i == 0:
             for column in args.keep:
                 if column not in chunk.columns:

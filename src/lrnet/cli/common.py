@@ -10,19 +10,56 @@ import numpy as np
 import pandas as pd
 from pandas.api import types
 
-from ..data.readers import CsvOptions, DataError
+from ..data.columns import ColumnOptions, header_looks_like_data
+from ..data.readers import CsvOptions, DataError, file_kind
 from .display import Output, UsageError, UserError, listing
 
 #: a float target with more distinct non-integer values than this looks like regression
 MAX_FLOAT_CLASSES = 20
+#: an integer target with more classes than this, and more than
+#: :data:`MAX_CLASS_SHARE` of the rows, looks like regression (a price, a count)
+MAX_INT_CLASSES = 50
+MAX_CLASS_SHARE = 0.1
 
 
-def csv_options(args) -> CsvOptions:
-    """The ``--sep`` / ``--encoding`` options."""
+def csv_options(args, model=None) -> CsvOptions:
+    """The ``--sep`` / ``--encoding`` / ``--decimal`` / ``--header`` options.
+
+    ``--decimal`` and ``--header`` not given take the value ``model`` was trained with
+    (recorded in its preprocessing), so predict reads a file as train did.
+    """
     sep = args.sep
     if sep is not None:
         sep = {"tab": "\t", "\\t": "\t"}.get(sep, sep)
-    return CsvOptions(sep=sep, encoding=args.encoding)
+    pre = getattr(model, "preprocessor", None)
+    reading = pre.plan.reading if pre is not None else {}
+    decimal = getattr(args, "decimal", None) or reading.get("decimal")
+    header = getattr(args, "header", None)
+    header = reading.get("header", True) if header is None else header
+    return CsvOptions(sep=sep, encoding=args.encoding, decimal=decimal, header=header)
+
+
+def column_options(args) -> ColumnOptions:
+    """How ``lrnet train`` reads columns: ``--decimal``, ``--no-dates``, ``--max-categories``."""
+    options = csv_options(args)
+    return ColumnOptions(
+        decimal=options.decimal,
+        dates=not args.no_dates,
+        max_categories=args.max_categories,
+        header=options.header,
+    )
+
+
+def note_header(frame: pd.DataFrame, args, source: str, out: Output) -> None:
+    """A note when the header line of a text file looks like a row of data."""
+    if args.data is None or not csv_options(args).header or file_kind(args.data) != "csv":
+        return
+    why = header_looks_like_data(frame)
+    if why:
+        out.note(
+            f"{source}: the first line may be data, not a header: {why}. If the file has "
+            "no header line, pass --no-header (the columns are then col_0, col_1, ...)."
+        )
 
 
 def unknown_column(name: str, columns, source: str, what: str = "column") -> UserError:
@@ -131,6 +168,14 @@ def check_classes(y: np.ndarray, target: str, source: str) -> None:
         raise DataError(
             f"{source}: the target column {target!r} has only one class "
             f"({classes[0].item()!r}) in {len(y)} rows; a classifier needs at least 2."
+        )
+    if y.dtype.kind in "iu" and len(classes) > max(MAX_INT_CLASSES, MAX_CLASS_SHARE * len(y)):
+        raise DataError(
+            f"{source}: the target column {target!r} holds {len(classes):,} distinct integers "
+            f"in {len(y):,} rows (more than {MAX_INT_CLASSES} classes, and more than "
+            f"{MAX_CLASS_SHARE:.0%} of the rows): it looks like a regression target (a "
+            "price, a count), and lrnet classifies. Choose a column of class labels with "
+            "--target, or bin the values into classes first."
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.readers import iter_table
+from ..data.transform import read_values
 from ..persistence import Model, load
 from .common import check_output_file, csv_options, model_inputs, model_target
 from .display import Output, UsageError, UserError
@@ -51,14 +52,16 @@ def verify(model: Model, proto, args) -> dict:
     estimator = model.estimator
     multilabel = estimator.fitted_network().label_type == "multilabel-indicator"
     worst, rows, agree, decided, bad = 0.0, 0, 0, 0, 0
-    for chunk in iter_table(args.verify, csv_options(args)):
+    for chunk in iter_table(args.verify, csv_options(args, model)):
         if chunk.empty:
             continue
         X = model_inputs(model, chunk, args.verify, target)
         if model.preprocessor is None:
             feeds = {"X": np.ascontiguousarray(X, dtype=np.float32)}
         else:
-            feeds = export.frame_inputs(proto, chunk)
+            # numbers written as text are the graph's double inputs once read
+            read = read_values(chunk, model.preprocessor.plan, args.verify)
+            feeds = export.frame_inputs(proto, read)
         label, proba = session.run(list(export.OUTPUTS), feeds)
         want, want_label = estimator.predict_proba(X), estimator.predict(X)
         diff = np.abs(proba - want)

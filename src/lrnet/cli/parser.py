@@ -208,6 +208,37 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
         type=encoding,
         help="text encoding of CSV files (default: utf-8)",
     )
+    group.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="decimal mark of numbers: with ',' a '.' separates thousands (1.234,5); "
+        "(default: detected per text column; predict and evaluate: as in training)",
+    )
+    group.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--no-header: the first line is data, the columns are named col_0, col_1, ... "
+        "(default: a header line; predict and evaluate: as in training)",
+    )
+
+
+def _add_column_reading(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading columns")
+    group.add_argument(
+        "--no-dates",
+        action="store_true",
+        help="leave date and time columns as text (default: read them as dates and use "
+        "days since 1970, year, month, weekday and hour as features)",
+    )
+    group.add_argument(
+        "--max-categories",
+        type=positive_int,
+        default=30,
+        metavar="K",
+        help="a text column with more distinct values keeps its K most frequent (each in "
+        "5 rows or more) and groups the others as '(other)' (default: 30)",
+    )
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
@@ -243,6 +274,7 @@ def _train_parser(sub) -> None:
     _add_train_outputs(p.add_argument_group("output"))
     _add_output(p)
     _add_reading(p)
+    _add_column_reading(p)
 
 
 def _add_network_options(net) -> None:

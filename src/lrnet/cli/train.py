@@ -28,7 +28,9 @@ from .common import (
     check_classes,
     check_output_file,
     choose_target,
+    column_options,
     csv_options,
+    note_header,
     split_target,
     target_labels,
     unknown_column,
@@ -416,6 +418,7 @@ def train_and_score(args, out: Output) -> Run:
     """Read, split, preprocess, fit and score."""
     frame, source = training_table(args)
     out.note(f"read {len(frame)} rows and {frame.shape[1]} columns from {source}.")
+    note_header(frame, args, source, out)
     target = choose_target(frame, args.target, source, out)
     frame, y = split_target(frame, target, source, out)
     check_classes(y, target, source)
@@ -424,8 +427,10 @@ def train_and_score(args, out: Output) -> Run:
     args.early_stopping_auto = args.early_stopping is None
     defaults.resolve(args, len(y_train), out)
     del frame  # the two parts hold the rows now: one copy of the table in memory, not two
-    pre = Preprocessor.fit(train_frame, target, source)
+    pre = Preprocessor.fit(train_frame, target, source, column_options(args))
     note_dropped(pre.plan.dropped, out)
+    for note in pre.plan.notes:  # what was done to which column
+        out.note(note)
     progress = ProgressBar(enabled=False if args.quiet else None)
     X_train, y_fit, held = pre.transform(train_frame, source), y_train, None
     del train_frame  # the network reads X_train from here on

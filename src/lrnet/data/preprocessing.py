@@ -19,11 +19,12 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from . import fitting
-from .columns import ColumnPlan, plan_columns
+from .categories import kept_categories
+from .columns import ColumnOptions, ColumnPlan, plan_columns
 from .readers import DataError, row_name
 from .spec import from_dict as spec_from_dict
 from .spec import to_dict as spec_to_dict
-from .transform import check_scales, prepare_frame
+from .transform import as_strings, check_scales, prepare_frame, read_values
 
 
 class Preprocessor:
@@ -41,7 +42,11 @@ class Preprocessor:
     # ---------------------------------------------------------------- fitting
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, target: str | None = None, source: str = "data"
+        cls,
+        frame: pd.DataFrame,
+        target: str | None = None,
+        source: str = "data",
+        options: ColumnOptions | None = None,
     ) -> Preprocessor:
         """Plan the columns of ``frame`` and fit the transformer on them.
 
@@ -53,14 +58,21 @@ class Preprocessor:
             Name of the target column.
         source : str
             Where the table came from, for error messages.
+        options : ColumnOptions or None
+            How columns are read: decimal mark, dates, the cap on categories.  The
+            plan's ``notes`` say what was done to which column.
 
         Returns
         -------
         Preprocessor
             The fitted preprocessing; checked to survive :meth:`to_dict` unchanged.
         """
-        plan = plan_columns(frame, target, source)
-        transformer = fitting.fit_transformer(frame, plan, source)  # bounded memory
+        options = options or ColumnOptions()
+        plan = plan_columns(frame, target, source, options)
+        _cap_categories(frame, plan, options, source)
+        table = read_values(frame, plan, source)  # text numbers, date features, "other"
+        transformer = fitting.fit_transformer(table, plan, source)  # bounded memory
+        del table
         check_scales(transformer, source)
         fitted = cls(plan, transformer, target)
         fitted._check_round_trip(frame.head(256), source)
@@ -181,3 +193,31 @@ class Preprocessor:
                     }
                 )
         return rows
+
+
+def _cap_categories(
+    frame: pd.DataFrame, plan: ColumnPlan, options: ColumnOptions, source: str
+) -> None:
+    """Group the rare categories of columns with more than ``options.max_categories``."""
+    for name in list(plan.categorical):
+        how = kept_categories(
+            as_strings(frame[name]), options.max_categories, options.min_frequency
+        )
+        if how is None:
+            continue
+        levels = how["levels"]
+        if not how["kept"]:
+            plan.categorical.remove(name)
+            plan.dropped[name] = f"{levels:,} values, none in {options.min_frequency} rows or more"
+            continue
+        plan.capped[name] = {"kept": how["kept"], "other": how["other"]}
+        plan.notes.append(
+            f"column {name!r}: {levels:,} distinct values; kept the {len(how['kept'])} most "
+            f"frequent ({how['share']:.0%} of the rows), the other {levels - len(how['kept']):,} "
+            f"grouped as {how['other']!r} (--max-categories)."
+        )
+    if not plan.features:
+        raise DataError(
+            f"{source}: no feature column is left after dropping {len(plan.dropped)} "
+            "column(s); lrnet needs at least one feature."
+        )

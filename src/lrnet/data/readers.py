@@ -56,10 +56,17 @@ FROM_FILE = "lrnet_from_file"
 
 @dataclass(frozen=True)
 class CsvOptions:
-    """How to parse a text file: ``sep=None`` sniffs the delimiter."""
+    """How to parse a text file: ``sep=None`` sniffs the delimiter.
+
+    ``decimal=','`` reads ``1.234,5`` as 1234.5 (a point then separates thousands);
+    ``header=False`` reads the first line as data, naming the columns ``col_0``,
+    ``col_1``, ...
+    """
 
     sep: str | None = None
     encoding: str = "utf-8"
+    decimal: str | None = None
+    header: bool = True
 
 
 def file_kind(path: str | os.PathLike) -> str:
@@ -150,6 +157,9 @@ def _text_reader(path: Path, options: CsvOptions):
     def reread(name: str) -> pd.Series:
         sep = options.sep or sniff_delimiter(path, options.encoding)
         kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
+        if not options.header:  # columns col_0, col_1, ...
+            kwargs.update(header=None, usecols=[int(name.removeprefix("col_"))])
+            return pd.read_csv(path, dtype=str, **kwargs).iloc[:, 0].rename(name)
         column = pd.read_csv(path, usecols=[name], dtype=str, **kwargs)[name]
         return column.reset_index(drop=True)
 
@@ -341,19 +351,44 @@ def csv_records(path: Path, sep: str, encoding: str):
             line = reader.line_num + 1
 
 
-def check_header(path: Path, sep: str, encoding: str) -> int:
-    """Raise on a repeated column name (pandas would rename it); returns the field count."""
+def check_header(path: Path, sep: str, encoding: str, header: bool = True) -> int:
+    """Raise on a repeated column name (pandas would rename it); returns the field count.
+
+    Without a header (``header=False``) the first record is data: only counted.
+    """
     for _, names in csv_records(path, sep, encoding):
+        if not header:
+            return len(names)
         named = pd.Index([n.strip() for n in names if n.strip()])
-        _check_unique_columns(path, named)
+        try:
+            _check_unique_columns(path, named)
+        except DataError as err:
+            repeated = named[named.duplicated()]
+            if not any(_is_number(n) for n in repeated):
+                raise
+            raise DataError(
+                f"{err} The header line repeats numbers: if it is a row of data, not a "
+                "header, pass --no-header."
+            ) from None
         return len(names)
     return 0
 
 
-def check_short_rows(path: Path, sep: str, encoding: str, n_fields: int) -> None:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_short_rows(
+    path: Path, sep: str, encoding: str, n_fields: int, header: bool = True
+) -> None:
     """Raise at the first record with fewer fields than the header (pandas pads them)."""
     records = csv_records(path, sep, encoding)
-    next(records, None)  # the header
+    if header:
+        next(records, None)
     for line, fields in records:
         if len(fields) < n_fields:
             raise DataError(
@@ -372,8 +407,12 @@ def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
         )
     scan = scan_text(path, options.encoding)
     sep = options.sep or sniff_delimiter(path, options.encoding)
-    n_fields = check_header(path, sep, options.encoding)
+    n_fields = check_header(path, sep, options.encoding, options.header)
     kwargs = dict(sep=sep, encoding=options.encoding, skipinitialspace=True)
+    if options.decimal == ",":  # 1.234,5: the point separates thousands
+        kwargs.update(decimal=",", thousands=".")
+    if not options.header:
+        kwargs.update(header=None, names=[f"col_{i}" for i in range(n_fields)])
     checked = False
     if chunk_rows is None:
         chunks = contextlib.nullcontext([pd.read_csv(path, low_memory=False, **kwargs)])
@@ -384,11 +423,11 @@ def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
             if i == 0:
                 _check_delimiter(path, chunk, sep, options)
             if not checked and chunk.shape[1] > 1 and chunk.iloc[:, -1].isna().any():
-                check_short_rows(path, sep, options.encoding, n_fields)
+                check_short_rows(path, sep, options.encoding, n_fields, options.header)
                 checked = True  # the whole file is checked at once
             _check_cells(path, chunk)
             if scan.one_line_rows:
-                chunk.attrs[FIRST_LINE] = scan.header_line + 1
+                chunk.attrs[FIRST_LINE] = scan.header_line + (1 if options.header else 0)
             yield chunk
 
 
@@ -397,6 +436,8 @@ def _check_cells(path: Path, chunk: pd.DataFrame) -> None:
     for name in chunk.columns:
         column = chunk[name]
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            if column.dtype == object:  # text mixed with other values (e.g. booleans)
+                column = column.astype("string")
             lengths = column.str.len()
             if len(lengths) and lengths.max() > MAX_LINE_BYTES:
                 position = int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))

@@ -13,6 +13,13 @@ time proportional to the stored data, never to a number written in it), their fi
 statistics (``statistics_``, ``mean_``, ``var_``, ``scale_``, ``categories_``) are
 replaced by the stored ones, and the result must reproduce the stored probe output.
 
+Version 2 adds how values are read before the transformer (each part only when used):
+``numbers`` (text columns read as numbers, :mod:`lrnet.data.numbers`), ``dates`` (date
+columns and the numeric features made from them, :mod:`lrnet.data.dates`), ``capped``
+(the kept categories of high-cardinality columns, :mod:`lrnet.data.categories`) and
+``reading`` (the ``--decimal`` / ``--no-header`` options predict repeats).  A spec
+without them is written as version 1, which older lrnet versions read.
+
 Both functions work on the parts of a :class:`~lrnet.data.preprocessing.Preprocessor`
 (column plan, fitted ``ColumnTransformer``, target name), so this module never
 imports it.
@@ -29,9 +36,13 @@ from sklearn.impute import SimpleImputer
 
 from ..errors import SpecError
 from .columns import ColumnPlan
+from .dates import PARTS
+from .numbers import FORMATS
 from .transform import build_transformer
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+#: the parts of version 2: how values are read before the transformer
+READING_PARTS = ("numbers", "dates", "capped", "reading")
 UNSEEN = "\x00unseen category"
 #: rows of the probe: shifted values, missing values, unseen categories
 PROBE_ROWS = 3
@@ -59,10 +70,18 @@ def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None
     -------
     dict
         Keys ``version``, ``target``, ``dropped``, ``feature_names_out``, ``numeric``
-        and ``categorical`` (each only when it has columns) and ``probe``.
+        and ``categorical`` (each only when it has columns), ``numbers``, ``dates``,
+        ``capped`` and ``reading`` (each only when used; version 2) and ``probe``.
     """
+    reading = {
+        "numbers": plan.numbers,
+        "dates": plan.dates,
+        "capped": plan.capped,
+        "reading": plan.reading,
+    }
+    reading = {k: _plain_data(v) for k, v in reading.items() if v}
     spec = {
-        "version": SPEC_VERSION,
+        "version": SPEC_VERSION if reading else 1,
         "target": target,
         "dropped": dict(plan.dropped),
         "feature_names_out": [str(n) for n in transformer.get_feature_names_out()],
@@ -87,6 +106,7 @@ def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None
             "missing_indicator": _indicator_features(imputer),
             "categories": [[_plain(v) for v in c] for c in encoder.categories_],
         }
+    spec.update(reading)
     spec["probe"] = _probe(transformer, spec)
     return spec
 
@@ -118,6 +138,15 @@ def probe_frame(spec: dict) -> pd.DataFrame:
 def _indicator_features(imputer: SimpleImputer) -> list[int]:
     indicator = imputer.indicator_
     return [] if indicator is None else [int(i) for i in indicator.features_]
+
+
+def _plain_data(value):
+    """A copy of nested dicts and lists, as JSON gives them back."""
+    if isinstance(value, dict):
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return _plain(value)
 
 
 def _plain(value):
@@ -257,9 +286,97 @@ def _read_spec(spec: dict):
         plan.categorical = _strings(cat["columns"], "categorical columns")
         _within(len(plan.categorical), MAX_CATEGORICAL_COLUMNS, "categorical columns")
         cat = _read_categorical(cat)
+    _require(len(set(plan.features)) == len(plan.features), "duplicate column names")
+    plan.numbers = _read_numbers(spec.get("numbers", {}), plan)
+    plan.dates = _read_dates(spec.get("dates", {}), plan)
+    plan.capped = _read_capped(spec.get("capped", {}), plan, cat)
+    plan.reading = _read_reading(spec.get("reading", {}))
     _require(bool(plan.columns), "no input columns")
     _require(len(set(plan.columns)) == len(plan.columns), "duplicate column names")
     return plan, num, cat
+
+
+def _object(value, what: str) -> dict:
+    _require(isinstance(value, dict), f"{what} must be an object")
+    return value
+
+
+def _read_numbers(numbers, plan: ColumnPlan) -> dict:
+    """Text columns read as numbers: each a numeric column with a known format."""
+    out = {}
+    for name, fmt in _object(numbers, "numbers").items():
+        fmt = _object(fmt, f"the number format of {name!r:.60}")
+        _require(name in plan.numeric, f"numbers: {name!r:.60} is not a numeric column")
+        _require(
+            (fmt.get("decimal"), fmt.get("thousands")) in FORMATS
+            and isinstance(fmt.get("percent"), bool)
+            and len(fmt) == 3,
+            f"the number format of {name!r:.60} must hold a known decimal, thousands and percent",
+        )
+        out[name] = dict(fmt)
+    return out
+
+
+def _read_dates(dates, plan: ColumnPlan) -> dict:
+    """Date columns: a format and the numeric columns of their features."""
+    out, used = {}, set()
+    for name, how in _object(dates, "dates").items():
+        how = _object(how, f"the dates of {name!r:.60}")
+        fmt, time, features = how.get("format"), how.get("time"), how.get("features")
+        _require(
+            (fmt is None or isinstance(fmt, str) and 0 < len(fmt) <= 100)
+            and isinstance(time, bool)
+            and isinstance(features, dict)
+            and len(how) == 3,
+            f"the dates of {name!r:.60} must hold a format, a time flag and features",
+        )
+        expected = [p for p in PARTS if p != "hour" or time]
+        _require(
+            list(features) == expected, f"the date features of {name!r:.60} must be {expected}"
+        )
+        names = _strings(list(features.values()), f"the date features of {name!r:.60}")
+        _require(
+            all(n in plan.numeric and n not in used for n in names),
+            f"the date features of {name!r:.60} must be numeric columns, each used once",
+        )
+        _require(name not in plan.features, f"the date column {name!r:.60} is also a feature")
+        used.update(names)
+        out[name] = {"format": fmt, "time": time, "features": dict(features)}
+    return out
+
+
+def _read_capped(capped, plan: ColumnPlan, cat: dict | None) -> dict:
+    """High-cardinality columns: the kept categories and the name of the others."""
+    out = {}
+    for name, how in _object(capped, "capped").items():
+        how = _object(how, f"the capped categories of {name!r:.60}")
+        _require(name in plan.categorical, f"capped: {name!r:.60} is not a categorical column")
+        kept = _strings(how.get("kept"), f"the kept categories of {name!r:.60}")
+        other = how.get("other")
+        _within(len(kept), MAX_CATEGORIES, "kept categories")
+        _require(
+            isinstance(other, str) and other not in kept and len(how) == 2,
+            f"the capped categories of {name!r:.60} must hold kept and other",
+        )
+        categories = cat["categories"][plan.categorical.index(name)]
+        _require(
+            set(categories) <= {*kept, other},
+            f"the categories of {name!r:.60} must be among its kept ones and {other!r:.60}",
+        )
+        out[name] = {"kept": list(kept), "other": other}
+    return out
+
+
+def _read_reading(reading) -> dict:
+    """The reading options predict repeats: ``decimal`` and ``header``."""
+    reading = _object(reading, "reading")
+    _require(
+        set(reading) <= {"decimal", "header"}
+        and reading.get("decimal", ".") in (".", ",")
+        and reading.get("header", False) in (True, False),
+        "reading must hold a decimal ('.' or ',') and a header flag",
+    )
+    return dict(reading)
 
 
 def _read_numeric(num: dict) -> dict:
@@ -319,7 +436,7 @@ def _read_probe(plan: ColumnPlan, probe, width: int) -> tuple[pd.DataFrame, np.n
     )
     rows = PROBE_ROWS
     frame = {}
-    for name in plan.columns:
+    for name in plan.features:
         values = probe["input"].get(name)
         _require(
             isinstance(values, list) and len(values) == rows,

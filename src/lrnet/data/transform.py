@@ -7,7 +7,8 @@ add_indicator=True)`` then ``OneHotEncoder(handle_unknown='ignore')``, so a cate
 never seen in training encodes as all zeros.
 
 :func:`prepare_frame` gives the transformer uniform column types whatever the reader
-produced (float64, or strings with NaN), and names the row of a bad value.  Which
+produced (float64, or strings with NaN), and names the row of a bad value; first,
+:func:`read_values` reads text numbers, dates and rare categories as the plan says.  Which
 columns are numeric, categorical or dropped is decided in :mod:`lrnet.data.columns`;
 fitting and applying live in :mod:`lrnet.data.preprocessing`, the plain-data form in
 :mod:`lrnet.data.spec`.
@@ -23,7 +24,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .categories import group_rare
 from .columns import ColumnPlan
+from .dates import date_features
+from .numbers import parse_numbers
 from .readers import DataError, row_name
 
 
@@ -80,12 +84,53 @@ def prepare_frame(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -
     DataError
         When a numeric column holds text or an infinite value.
     """
+    frame = read_values(frame, plan, source)
     out = {}
     for name in plan.numeric:
         out[name] = as_numeric(frame[name], source)
     for name in plan.categorical:
         out[name] = as_strings(frame[name])
     return pd.DataFrame(out, index=frame.index)
+
+
+def read_values(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -> pd.DataFrame:
+    """The transformer's columns of ``frame``, with values read as ``plan`` says.
+
+    Numbers written as text are parsed (:mod:`lrnet.data.numbers`), date columns become
+    their features (:mod:`lrnet.data.dates`), and the rare categories of a capped
+    column join "other" (:mod:`lrnet.data.categories`).  Without any of these the
+    frame itself is returned.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Table holding at least ``plan.columns``.
+    plan : ColumnPlan
+        How each column is read.
+    source : str
+        Where the table came from, for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns ``plan.features`` (``frame``'s index and ``attrs``).
+    """
+    if not (plan.numbers or plan.dates or plan.capped):
+        return frame
+    out = {}
+    for name, how in plan.dates.items():
+        out.update(date_features(frame[name], how, source))
+    for name in plan.numeric:
+        if name in plan.numbers:
+            out[name] = parse_numbers(frame[name], plan.numbers[name], source)
+        elif name not in out:
+            out[name] = frame[name]
+    for name in plan.categorical:
+        capped = plan.capped.get(name)
+        out[name] = frame[name] if capped is None else group_rare(as_strings(frame[name]), capped)
+    table = pd.DataFrame(out, index=frame.index, copy=False)
+    table.attrs.update(frame.attrs)
+    return table
 
 
 def check_scales(transformer: ColumnTransformer, source: str) -> None:

@@ -12,14 +12,19 @@ numeric block
 categorical block
     the categorical columns with ``""`` (missing) replaced by the most frequent
     training value, one-hot encoded against the training categories (an unseen
-    category is all zeros); then the one-hot ``[False, True]`` of each missing-value
-    indicator.
+    category is all zeros; in a capped column, a value that is not one of the kept
+    categories, seen or not, is its "other" category); then the one-hot
+    ``[False, True]`` of each missing-value indicator.
 
 Inputs, one per column and named as the column, with shape [N, 1]: double for
 numeric columns (NaN missing), string for categorical ones (``""`` missing).  The
 values of a categorical column are compared as lrnet writes them: ``"3"`` for a
 whole number (also when it arrives as 3.0), ``"True"`` / ``"False"`` for booleans.
-Dropped columns are not inputs.
+Dropped columns are not inputs.  A column lrnet read from numbers written as text
+(decimal comma, thousands separators, percent sign: the spec's ``numbers``) is a
+double input that takes the number (a percentage as a fraction: 0.125 for 12.5%).
+A model with date columns (the spec's ``dates``) is refused: the graph does not parse
+dates; train with ``--no-dates`` to export such a table.
 """
 
 from __future__ import annotations
@@ -29,20 +34,29 @@ from onnx import TensorProto
 
 from .builder import GraphBuilder, value_info
 
-#: the version of :meth:`lrnet.data.Preprocessor.to_dict`'s spec this module reads
-SPEC_VERSION = 1
+#: the versions of :meth:`lrnet.data.Preprocessor.to_dict`'s spec this module reads
+SPEC_VERSIONS = (1, 2)
 #: the spec's keys; any other would be a transformation the graph does not reproduce
 KNOWN_PARTS = frozenset(
     {"version", "target", "dropped", "feature_names_out", "numeric", "categorical", "probe"}
+    | {"numbers", "capped", "reading"}  # version 2: read before the graph, or in it
 )
 
 
 def check_spec(spec: dict) -> None:
     """Refuse a spec the graph cannot reproduce, naming the part."""
-    if spec.get("version", 1) != SPEC_VERSION:
+    if spec.get("version", 1) not in SPEC_VERSIONS:
         raise ValueError(
             f"cannot export preprocessing spec version {spec.get('version')!r}; this "
-            f"exporter reads version {SPEC_VERSION}."
+            f"exporter reads versions {', '.join(map(str, SPEC_VERSIONS))}."
+        )
+    if spec.get("dates"):
+        shown = ", ".join(map(repr, spec["dates"]))
+        raise ValueError(
+            f"cannot export this model to ONNX: it reads the date column(s) {shown} and "
+            "makes features from them (days since 1970, year, month, ...), which the ONNX "
+            "graph does not compute. Train with --no-dates (the columns are then text, or "
+            "dropped), or compute such features into numeric columns before training."
         )
     if not (spec.get("numeric") or spec.get("categorical")):
         raise ValueError("cannot export preprocessing without numeric or categorical columns.")
@@ -84,7 +98,7 @@ def build_preprocessing(b: GraphBuilder, spec: dict) -> tuple[list, str]:
     if spec.get("categorical"):
         names = [str(c) for c in spec["categorical"]["columns"]]
         inputs += [value_info(c, object, [None, 1]) for c in names]
-        blocks.append(_categorical(b, names, spec["categorical"]))
+        blocks.append(_categorical(b, names, spec["categorical"], spec.get("capped")))
     features = blocks[0] if len(blocks) == 1 else b.op("Concat", blocks, "features", axis=1)
     return inputs, features
 
@@ -111,12 +125,38 @@ def _numeric(b: GraphBuilder, names: list[str], num: dict) -> str:
     return b.op("Cast", [scaled], "numeric_features", to=TensorProto.FLOAT)
 
 
-def _categorical(b: GraphBuilder, names: list[str], cat: dict) -> str:
+def _group_rare(b: GraphBuilder, names: list[str], imputed: str, capped: dict) -> str:
+    """The imputed strings, a capped column's values not kept replaced by its "other".
+
+    Imputing first is the same as grouping first: the fill value is a kept category or
+    "other" itself.
+    """
+    columns = []
+    for j, name in enumerate(names):
+        column = b.op(
+            "Gather", [imputed, b.const(np.array([j], np.int64), "column")], "column", axis=1
+        )
+        how = capped.get(name)
+        if how is not None:
+            kept = b.const(np.array([how["kept"]], object), "kept")
+            hits = b.op("Cast", [b.op("Equal", [column, kept], "is_kept")], to=TensorProto.FLOAT)
+            axes = b.const(np.array([1], np.int64), "axes")
+            found = b.op("ReduceMax", [hits, axes], "kept_found", keepdims=1)
+            keep = b.op("Greater", [found, b.const(np.array(0.5, np.float32), "half")], "keep")
+            other = b.const(np.array([[how["other"]]], object), "other")
+            column = b.op("Where", [keep, column, other], "grouped")
+        columns.append(column)
+    return _concat(b, columns, "categorical_grouped")
+
+
+def _categorical(b: GraphBuilder, names: list[str], cat: dict, capped=None) -> str:
     """Most-frequent imputation and one-hot (unseen: all zeros), then the indicators."""
     S = _concat(b, names, "categorical")
     missing = b.op("Equal", [S, b.const(np.array("", object), "empty")], "categorical_missing")
     fill = b.const(np.array([[str(v) for v in cat["most_frequent"]]], object), "most_frequent")
     imputed = b.op("Where", [missing, fill, S], "categorical_imputed")
+    if capped:
+        imputed = _group_rare(b, names, imputed, capped)
     n = len(names)
     # one output column per (column, category): gather the column, compare with the category
     columns = [j for j in range(n) for _ in cat["categories"][j]]
