@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._json import from_json
 from .heads import HEADS
 
 
@@ -106,15 +105,12 @@ def _got(value, kind: _Kind) -> str:
 
 
 def header_problem(header: dict) -> str | None:
-    """What is wrong with the types of the header's fields (:data:`HEADER_FIELDS`), or None."""
-    try:
-        decoded = from_json(header)  # non-finite floats are tagged objects in the file
-    except (ValueError, TypeError, KeyError) as err:
-        return f"malformed tagged value in the header ({err})"
-    except RecursionError:
-        return "the header is nested too deeply"
+    """What is wrong with the types of the header's fields (:data:`HEADER_FIELDS`), or None.
+
+    ``header`` is decoded (tagged values undone, :func:`lrnet._json.untag`).
+    """
     for (where, name), (kind, required) in HEADER_FIELDS.items():
-        parent = decoded
+        parent = header
         for key in where:
             parent = parent.get(key)
         if not isinstance(parent, dict):

@@ -35,5 +35,25 @@ def from_json(value):
     return value
 
 
+class TagError(ValueError):
+    """A malformed tagged value in a model file's header."""
+
+
+def untag(value: dict):
+    """Undo :func:`to_json` while parsing: ``json.loads(text, object_hook=untag)``.
+
+    One pass inside the parser, instead of a second walk (:func:`from_json`) over a
+    header that may hold millions of values.
+    """
+    if len(value) == 1 and ("__float__" in value or "__items__" in value):
+        try:
+            if "__float__" in value:
+                return float(value["__float__"])
+            return {_hashable(k): v for k, v in value["__items__"]}
+        except (ValueError, TypeError) as err:
+            raise TagError(f"malformed tagged value in the header ({err})") from None
+    return value
+
+
 def _hashable(value):
     return tuple(value) if isinstance(value, list) else value

@@ -47,10 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._archive import Archive, pickled
+from ._archive import MAX_MEMBERS, Archive, pickled
 from ._files import atomic_write
 from ._header import claims_problem, header_problem
-from ._json import from_json, to_json
+from ._json import TagError, to_json, untag
 from ._version import __version__
 from .errors import ModelFileError
 from .fitted import ARRAY_ATTRIBUTES, ESTIMATORS, FittedNetwork
@@ -62,7 +62,9 @@ WEIGHT_DTYPES = ("float32", "float64")
 #: fitted attributes stored as arrays, or rebuilt, rather than as JSON
 SPECIAL = ARRAY_ATTRIBUTES
 #: most bytes of the header member (UTF-32 text: a quarter of that in characters)
-MAX_HEADER_BYTES = 32 * 2**20
+MAX_HEADER_BYTES = 16 * 2**20
+#: most JSON lists and objects in the header (each costs ~60 bytes or more in memory)
+MAX_HEADER_CONTAINERS = 100_000
 #: member-name prefix of the training-state arrays
 TRAINING_PREFIX = "training_state."
 #: names of training-state arrays
@@ -242,10 +244,29 @@ def save(path, model, preprocessing=None, metadata: dict | None = None, training
     if state is not None:
         header["training_state"] = state
     text = json.dumps(header, allow_nan=False)
+    _check_writable(text, arrays)
     path = Path(path)
     with atomic_write(path) as fh:
         np.savez(fh, header=np.array(text), **arrays)
     return path
+
+
+def _check_writable(text: str, arrays: dict) -> None:
+    """Refuse to write a file that :func:`load` would refuse for its size."""
+    size = 4 * len(text)  # the header is stored as UTF-32
+    containers = text.count("[") + text.count("{")
+    if size > MAX_HEADER_BYTES or containers > MAX_HEADER_CONTAINERS:
+        raise ValueError(
+            f"the model file's header would hold {size} bytes and up to {containers} JSON "
+            f"lists and objects, more than the {MAX_HEADER_BYTES} bytes and "
+            f"{MAX_HEADER_CONTAINERS} that lrnet loads; store less metadata (or a shorter "
+            "history_, e.g. after very many partial_fit calls)."
+        )
+    if len(arrays) + 1 > MAX_MEMBERS:
+        raise ValueError(
+            f"the model file would hold {len(arrays) + 1} members, more than the "
+            f"{MAX_MEMBERS} that lrnet loads; store fewer training-state arrays."
+        )
 
 
 def _describe(array: np.ndarray) -> dict:
@@ -284,7 +305,7 @@ def load(path, training_state: bool = False) -> Model:
         fitted = read_fitted(header, arrays)
         estimator = _build_estimator(fitted)
         preprocessor = _read_preprocessing(header, fitted.layer_units[0], str(path))
-        metadata = from_json(header.get("metadata") or {})
+        metadata = header.get("metadata") or {}
         state = _read_state(header, arrays) if training_state else None
     except ModelFileError:
         raise
@@ -329,15 +350,16 @@ def _read_state(header: dict, arrays: dict) -> dict | None:
     if entry is None:
         return None
     return {
-        "header": from_json(entry["header"]),
+        "header": entry["header"],
         "arrays": {n.removeprefix(TRAINING_PREFIX): arrays[n] for n in entry["arrays"]},
     }
 
 
 def read_file(path, training_state: bool = True) -> tuple[dict, dict]:
-    """The checked header and arrays of a model file (bounded reads, :mod:`lrnet._archive`).
+    """The checked header (tagged values decoded) and arrays of a model file.
 
-    ``training_state=False`` checks the training-state members' sizes but leaves them out.
+    Reads are bounded (:mod:`lrnet._archive`); ``training_state=False`` checks the
+    training-state members' sizes but leaves them out.
     """
     path = Path(path)
     _check_file(path)
@@ -391,8 +413,19 @@ def _check_file(path: Path) -> None:
 def _parse_header(path: Path, raw: np.ndarray) -> dict:
     if raw.shape != () or raw.dtype.kind != "U":
         raise ModelFileError(f"{path}: not an lrnet model file (bad header).")
+    text = str(raw[()])
+    containers = text.count("[") + text.count("{")  # an upper bound, brackets in strings too
+    if containers > MAX_HEADER_CONTAINERS:
+        raise ModelFileError(
+            f"{path}: the header holds up to {containers} JSON lists and objects; lrnet reads "
+            f"at most {MAX_HEADER_CONTAINERS}. The file was altered or not written by lrnet."
+        )
     try:
-        header = json.loads(str(raw[()]))
+        header = json.loads(text, object_hook=untag)
+    except TagError as err:
+        raise ModelFileError(
+            f"{path}: {err}; the file was altered or is not an lrnet model."
+        ) from None
     except (ValueError, RecursionError) as err:  # JSONDecodeError, digits, depth
         raise ModelFileError(
             f"{path}: corrupted model file (header is not JSON: {str(err)[:200]})."
@@ -504,7 +537,7 @@ def _layer_arrays(arrays: dict) -> tuple[list, list]:
 
 
 def read_fitted(header: dict, arrays: dict) -> FittedNetwork:
-    """The :class:`FittedNetwork` of a checked header and its arrays."""
+    """The :class:`FittedNetwork` of a checked, decoded header and its arrays."""
     coefs, intercepts = _layer_arrays(arrays)
     layout = Layout(tuple([coefs[0].shape[0]] + [w.shape[1] for w in coefs]))
     names = arrays.get("feature_names_in")
@@ -521,8 +554,8 @@ def read_fitted(header: dict, arrays: dict) -> FittedNetwork:
         params=layout.pack(coefs, intercepts, coefs[0].dtype),
         classes=classes,
         feature_names=None if names is None else names.astype(object),
-        hyperparameters=from_json(header["params"]),
-        attributes=from_json(header["fitted"]),
+        hyperparameters=header["params"],
+        attributes=header["fitted"],
         estimator=header.get("estimator") or "LRNClassifier",
     )
 

@@ -46,8 +46,8 @@ READING_PARTS = ("numbers", "dates", "capped", "reading")
 UNSEEN = "\x00unseen category"
 #: rows of the probe: shifted values, missing values, unseen categories
 PROBE_ROWS = 3
-#: limits of a rebuild, whose cost is scikit-learn's per column and per category
-#: (about 1 s for each limit on a 2-core EPYC), so a model file cannot demand more
+#: limits of a rebuild, whose cost is scikit-learn's per column and per category: all
+#: three reached take about 1 s of CPU on a 2-core EPYC; a model file cannot demand more
 MAX_NUMERIC_COLUMNS = 5_000
 MAX_CATEGORICAL_COLUMNS = 500
 MAX_CATEGORIES = 50_000
