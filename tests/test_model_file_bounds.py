@@ -217,6 +217,45 @@ def test_the_header_member_is_bounded(files, tmp_path, monkeypatch):
         lrnet.load(path)
 
 
+def test_header_containers_are_bounded(files, tmp_path, monkeypatch):
+    path = tmp_path / "m.lrnet"
+    path.write_bytes(files["table"])
+    monkeypatch.setattr(persistence, "MAX_HEADER_CONTAINERS", 50)
+    with pytest.raises(
+        ModelFileError, match=r"m\.lrnet: the header holds up to \d+ JSON lists and objects; lrnet"
+    ):
+        lrnet.load(path)
+
+
+def test_a_deeply_nested_header_is_refused(files, tmp_path):
+    members = members_of(files["binary"])
+    text = json.dumps(header_of(members))[:-1] + ', "deep": ' + "[" * 5000 + "]" * 5000 + "}"
+    members["header"] = npy_bytes(np.array(text))
+    path = tmp_path / "m.lrnet"
+    write_zip(path, members)
+    with pytest.raises(
+        ModelFileError, match=r"m\.lrnet: corrupted model file \(header is not JSON"
+    ):
+        lrnet.load(path)
+
+
+@pytest.mark.parametrize(
+    "limit, value, message",
+    [
+        ("MAX_HEADER_BYTES", 1000, r"the model file's header would hold \d+ bytes"),
+        ("MAX_HEADER_CONTAINERS", 3, r"and up to \d+ JSON lists and objects, more than"),
+        ("MAX_MEMBERS", 8, r"the model file would hold 11 members, more than the 8"),
+    ],
+)
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch, limit, value, message):
+    monkeypatch.setattr(persistence, limit, value)
+    state = {"arrays": {f"a{i}": np.zeros(1) for i in range(5)}}
+    path = tmp_path / "m.lrnet"
+    with pytest.raises(ValueError, match=message):
+        save(path, _fit("binary"), training_state=state)
+    assert not path.exists()
+
+
 # ---------------------------------------------------------------------- malformed members
 def _fortran(raw: bytes) -> bytes:
     array = np.load(io.BytesIO(raw))

@@ -23,6 +23,7 @@ examples:
       --weight-decay 0.05 --schedule cosine --warmup 0.1 --max-grad-norm 1 --label-smoothing 0.1
   lrnet train train.csv --target y --valid valid.csv --test-fraction 0 --out y.lrnet
   lrnet train data.csv --target y --json --quiet > run.json
+  lrnet train big.parquet --target y --stream --memory 2GB   # larger than memory
 """
 
 EVALUATE_EXAMPLES = """\
@@ -168,6 +169,26 @@ def seed(text: str) -> int:
     return value
 
 
+#: ``--memory`` units (powers of 1024)
+MEMORY_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """Bytes from ``500MB``, ``1.5G``, ``2GiB`` or a plain number of bytes."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in MEMORY_UNITS else ""
+    number = value[: len(value) - len(unit)].strip()
+    try:
+        size = float(number) * MEMORY_UNITS[unit]
+    except ValueError:
+        size = math.nan
+    if not math.isfinite(size) or size < 1 << 20:
+        raise argparse.ArgumentTypeError(
+            f"expected a memory size of at least 1MB such as 500MB, 2GB or 1.5G, got {text!r}"
+        )
+    return int(size)
+
+
 def encoding(text: str) -> str:
     """A text encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)."""
     try:
@@ -275,6 +296,33 @@ def _train_parser(sub) -> None:
     _add_output(p)
     _add_reading(p)
     _add_column_reading(p)
+    _add_streaming(p.add_argument_group("tables larger than memory"))
+
+
+def _add_streaming(group) -> None:
+    group.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train on a Parquet or CSV file in bounded memory, reading it a row group at "
+        "a time in every pass (default: when the file would not fit in --memory; "
+        "--no-stream loads it whatever its size)",
+    )
+    group.add_argument(
+        "--memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="memory the run may use, e.g. 500MB or 4GB; a larger table is streamed "
+        "(default: a quarter of the RAM)",
+    )
+    group.add_argument(
+        "--shuffle-buffer",
+        type=positive_int,
+        metavar="ROWS",
+        help="--stream: rows of the buffer that shuffles the rows of the row groups, which "
+        "come in a random order every epoch (default: the rows that fit in a quarter of "
+        "--memory, at most the training rows)",
+    )
 
 
 def _add_network_options(net) -> None:
