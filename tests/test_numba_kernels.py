@@ -516,3 +516,34 @@ def test_a_small_fit_in_a_fresh_process_does_not_start_numba(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "after a small fit: False False" in done.stdout
     assert "big: numba then small: numba" in done.stdout
+
+
+FORK = """
+import os
+import numpy as np
+from lrnet.kernels import numba_
+from lrnet.optim import adam
+numba_._THREADS = 2
+p = np.ones(numba_.PARALLEL_MIN + 5, np.float32)
+state = adam.init(p)
+numba_.adam_update(p, np.full_like(p, 0.5), state, 0.1)  # the parent starts its pool
+pid = os.fork()
+if pid == 0:  # the child: GNU OpenMP would abort it in a parallel loop
+    q = np.ones_like(p)
+    numba_.adam_update(q, np.full_like(q, 0.5), adam.init(q), 0.1)
+    os._exit(0 if np.array_equal(q, p) else 3)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_runs_the_kernels_on_one_thread(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    src = Path(__file__).resolve().parents[1] / "src"
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", FORK], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "child exit 0" in done.stdout, done.stdout + done.stderr

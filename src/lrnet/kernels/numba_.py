@@ -131,14 +131,19 @@ def _body(pair, n):
     want = _THREADS or numba.config.NUMBA_NUM_THREADS
     if want <= 1:
         return pair[0]
-    if not _POOL_STARTED:
+    if _POOL_PID is None:
         _start_pool()
+    elif _POOL_PID != os.getpid():
+        # a child forked after the parent started its pool: GNU OpenMP is not fork-safe
+        # (numba would abort the child), so the child stays on one thread
+        return pair[0]
     if numba.get_num_threads() != want:
         numba.set_num_threads(want)
     return pair[1]
 
 
-_POOL_STARTED = False
+#: the process that started numba's thread pool (None: not started)
+_POOL_PID = None
 
 
 def _start_pool() -> None:
@@ -151,11 +156,11 @@ def _start_pool() -> None:
     it is set only when neither it nor ``GOMP_SPINCOUNT`` is set, and only affects an
     OpenMP runtime loaded after this point (numba's, loaded when its pool starts).
     """
-    global _POOL_STARTED
+    global _POOL_PID
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     numba.get_num_threads()  # starts the pool
-    _POOL_STARTED = True
+    _POOL_PID = os.getpid()
 
 
 # ---------------------------------------------------------------------------- optimizers
