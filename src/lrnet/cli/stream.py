@@ -400,10 +400,11 @@ def train_and_score(args, out: Output):
             (width, n_out, False),
             on_group=progress.group,
         )
-        objective = None
+        objective, passes = None, []
         if args.solver == "lbfgs":
 
             def blocks():
+                passes.append(1)
                 progress.start("lbfgs evaluation")
                 try:
                     for g in range(groups):
@@ -428,9 +429,12 @@ def train_and_score(args, out: Output):
             bar,
             out,
         )
-        epochs = max(estimator.n_iter_, 1)
-        rate = n_train * epochs / max(seconds, 1e-9)
-        out.note(f"trained on {n_train * epochs:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s).")
+        read = n_train * (len(passes) if passes else max(estimator.n_iter_, 1))
+        unit = f"{len(passes)} evaluations" if passes else "the epochs"
+        out.note(
+            f"trained in {seconds:.1f} s: {read:,} rows read in {unit} "
+            f"({read / max(seconds, 1e-9):,.0f} rows/s)."
+        )
         y_test, proba = _score(estimator, rows_scored, groups, pre, source, out)
         priors = (counts / counts.sum()).tolist()
         metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)
