@@ -23,6 +23,7 @@ from .activations import ACTIVATIONS
 from .calibration import fit_temperature, scaled_logits
 from .checkpoint import Checkpoint, Checkpointing, data_digest
 from .config import config_from_params, fitted_attributes, next_state
+from .distributed import is_dask_collection
 from .errors import LRNetWarning, TrainingInterrupted
 from .fitted import ARRAY_ATTRIBUTES, FittedNetwork, register_estimator
 from .heads import head_for
@@ -154,6 +155,10 @@ default='constant'
     callbacks : list or None, default=None
         Objects with ``on_train_begin``, ``on_epoch_end``, ``on_train_end`` hooks
         (see :mod:`lrnet.callbacks`).
+    averaging_steps : int, default=16
+        Dask input on a cluster, stochastic solvers: minibatch steps each worker takes
+        between two averagings of the parameters and optimizer moments (local SGD; see
+        :mod:`lrnet.distributed.local_sgd`).  Unused otherwise.
 
     Attributes
     ----------
@@ -199,6 +204,7 @@ default='constant'
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions(set(INITS))],
         "callbacks": [list, tuple, None],
+        "averaging_steps": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -235,6 +241,7 @@ default='constant'
         label_smoothing=0.0,
         init="glorot",
         callbacks=None,
+        averaging_steps=16,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -267,6 +274,7 @@ default='constant'
         self.label_smoothing = label_smoothing
         self.init = init
         self.callbacks = callbacks
+        self.averaging_steps = averaging_steps
 
     # ------------------------------------------------------------------ fitting
     @with_callbacks
@@ -383,6 +391,10 @@ default='constant'
         return TrainingInterrupted(message, self.n_iter_, signum)
 
     def _fit_or_fail(self, X, y, sample_weight, classes, incremental, reset, validation):
+        if is_dask_collection(X):  # on the active Dask client's cluster, or streamed
+            from .distributed.fit import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, incremental, reset, validation)
         self._validate_params_with_hints()
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:

@@ -80,3 +80,45 @@ class ArraySource:
             Yb = np.take(self.Y, idx, axis=0, out=self.Yb[:m], mode="clip")
             swb = None if self.sw is None else np.take(self.sw, idx, out=self.swb[:m], mode="clip")
             yield Xb, Yb, swb
+
+
+class DaskArraySource:
+    """Row chunks of dask arrays, computed here one at a time: out-of-core minibatches.
+
+    ``chunks`` holds one ``(x, y, sw)`` triple of delayed objects per row chunk (``sw``
+    may be None), ``chunk_rows`` their row counts, and ``prepare(x, y, sw) -> (X, Y,
+    sw)`` turns a computed chunk into training arrays
+    (:class:`lrnet.distributed.data.Prepare`).  Each epoch visits the chunks in an
+    order drawn from ``rng`` (row order when ``shuffle`` is False), and each chunk's
+    rows through an :class:`ArraySource` (shuffled within the chunk).  The next chunk is
+    computed in a background thread while the current one trains, so memory holds two
+    chunks whatever the size of the data.  A batch never spans two chunks: the last
+    batch of a chunk may be smaller than ``batch_size``.
+    """
+
+    def __init__(self, chunks, chunk_rows, prepare, batch_size: int, shuffle: bool = True):
+        self.chunks = list(chunks)
+        self.chunk_rows = tuple(int(r) for r in chunk_rows)
+        self.prepare = prepare
+        self.shuffle = shuffle
+        self.n_samples = sum(self.chunk_rows)
+        self.batch_size = min(batch_size, max(self.chunk_rows))
+
+    def _load(self, i: int):
+        import dask
+
+        return self.prepare(*dask.compute(*self.chunks[i], scheduler="threads"))
+
+    def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
+        """Yield the batches of every chunk, chunk after chunk."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = len(self.chunks)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        order = [int(i) for i in order if self.chunk_rows[i] > 0]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrnet-chunk") as pool:
+            ahead = pool.submit(self._load, order[0]) if order else None
+            for j in range(len(order)):
+                X, Y, sw = ahead.result()
+                ahead = pool.submit(self._load, order[j + 1]) if j + 1 < len(order) else None
+                yield from ArraySource(X, Y, sw, self.batch_size, self.shuffle).epoch(rng)
