@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -41,6 +42,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"lrnet: warning: {printable(first)}", file=sys.stderr, flush=True)
 
 
+def _return_freed_memory() -> None:
+    """Have glibc map arrays of 1 MiB or more on their own, so that freeing returns them.
+
+    Otherwise glibc raises its mmap threshold after the first large free, later arrays
+    of a few MiB come from the heap, which does not shrink, and the peak memory of
+    ``lrnet train`` holds every table it has already let go (issue 14: 2.4x instead of
+    2.7x the design matrix at 1.6M rows).  Elsewhere than glibc this does nothing.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``lrnet`` command line with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -54,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     int
         The exit code: 0 success, 1 error, 2 usage error.
     """
+    _return_freed_memory()
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)

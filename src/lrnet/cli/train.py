@@ -17,13 +17,14 @@ from .. import interrupts
 from .._files import staging
 from ..callbacks import Callback, EarlyStopping
 from ..checkpoint import Checkpoint, resume_into
+from ..data.compact import take_rows
 from ..data.preprocessing import Preprocessor
 from ..data.readers import DataError, read_table
 from ..errors import TrainingInterrupted
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
-from . import defaults, stream
+from . import defaults
 from .common import (
     check_classes,
     check_output_file,
@@ -61,7 +62,7 @@ def training_table(args) -> tuple[pd.DataFrame, str]:
         from sklearn.datasets import load_digits
 
         return load_digits(as_frame=True).frame, "digits (scikit-learn's bundled data set)"
-    return read_table(args.data, csv_options(args)), str(args.data)
+    return read_table(args.data, csv_options(args), compact=True), str(args.data)
 
 
 def file_stem(args) -> str:
@@ -70,19 +71,24 @@ def file_stem(args) -> str:
 
 
 def test_split(frame, y, args, out: Output):
-    """``(train_frame, test_frame, y_train, y_test)``; stratified when possible."""
+    """``(train_frame, test_frame, y_train, y_test)``; stratified when possible.
+
+    The row positions are split (the same split as of the frame itself) and the parts
+    copied a column at a time, emptying ``frame``: one table in memory, not two.
+    """
     if args.test_fraction == 0:
         out.note("--test-fraction 0: the metrics below are on the training data.")
         return frame, frame, y, y
-    parts = dict(test_size=args.test_fraction, random_state=args.seed)
+    parts, rows = dict(test_size=args.test_fraction, random_state=args.seed), np.arange(len(y))
     try:
-        return train_test_split(frame, y, stratify=y, **parts)
+        train, test, y_train, y_test = train_test_split(rows, y, stratify=y, **parts)
     except ValueError:
         out.note("some class is too rare for a stratified test split; splitting at random.")
-    try:
-        return train_test_split(frame, y, **parts)
-    except ValueError as err:
-        raise UsageError(f"--test-fraction {args.test_fraction}: {err}") from None
+        try:
+            train, test, y_train, y_test = train_test_split(rows, y, **parts)
+        except ValueError as err:
+            raise UsageError(f"--test-fraction {args.test_fraction}: {err}") from None
+    return (*take_rows(frame, train, test), y_train, y_test)
 
 
 #: ``lrnet train`` option -> LRNClassifier parameter, passed only when the option is given
@@ -493,10 +499,7 @@ def run(args, out: Output) -> int:
     """Run ``lrnet train``."""
     check_options(args)
     model_path, report_dir = output_paths(args, file_stem(args))
-    if stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
-        result = stream.train_and_score(args, out)
-    else:
-        result = train_and_score(args, out)
+    result = train_and_score(args, out)
     estimator = result.estimator
     title = f"Metrics on the {result.evaluated_on} ({result.target})"
     out.show(*metrics_tables(result.metrics, title))

@@ -31,6 +31,8 @@ FLOAT32_EPS = float(np.finfo(np.float32).eps)
 #: beyond this a value stays float64 (float32 overflows at 3.4e38)
 FLOAT32_SAFE = 1e37
 INT_TYPES = (np.int8, np.int16, np.int32)
+#: ``frame.attrs`` key of the readers: at most this many rows in the file
+ROWS_AT_MOST = "lrnet_rows_at_most"
 
 
 def compact_floats(values: np.ndarray) -> np.ndarray:
@@ -89,10 +91,38 @@ def _join(pieces: list, name: str, reread: Callable[[str], pd.Series] | None):
     return joined.reset_index(drop=True)
 
 
+def _place(columns: dict, name: str, piece, start: int, capacity: int) -> None:
+    """Write one chunk's column into its preallocated array, widening its dtype if needed.
+
+    Arrays are made with ``np.empty(capacity)``: pages past the last row are never
+    touched, so an over-estimate of the rows costs address space, not memory.
+    """
+    column = columns.get(name)
+    if isinstance(column, list) or not _is_number_array(piece):
+        if column is None or isinstance(column, np.ndarray):  # text: kept as pieces
+            column = [] if column is None else [column[:start]]
+            columns[name] = column
+        column.append(piece)
+        return
+    if column is None:
+        column = columns[name] = np.empty(capacity, dtype=piece.dtype)
+    dtype = np.promote_types(column.dtype, piece.dtype)
+    if dtype != column.dtype:  # float32 then float64, int8 then int16, ...
+        wider = np.empty(capacity, dtype=dtype)
+        wider[:start] = column[:start]
+        column = columns[name] = wider
+    column[start : start + len(piece)] = piece
+
+
 def compact_table(
     chunks: Iterable[pd.DataFrame], reread: Callable[[str], pd.Series] | None = None
 ) -> pd.DataFrame:
     """Join ``chunks`` (same columns) into one table of compact dtypes.
+
+    When the first chunk's ``attrs`` bound the number of rows (``lrnet_rows_at_most``,
+    set by the CSV and Parquet readers), numeric columns are written into arrays of
+    that length as the chunks arrive: the peak is the table and one chunk.  Otherwise
+    each column's chunks are concatenated at the end, one column at a time.
 
     Parameters
     ----------
@@ -107,23 +137,67 @@ def compact_table(
     pandas.DataFrame
         With a fresh ``RangeIndex`` and the first chunk's ``attrs``.
     """
-    columns: dict[str, list] = {}
+    columns: dict = {}
     attrs: dict = {}
-    rows = 0
+    rows, capacity = 0, None
     for i, chunk in enumerate(chunks):
         if i == 0:
             attrs = dict(chunk.attrs)
-            columns = {name: [] for name in chunk.columns}
+            capacity = attrs.pop(ROWS_AT_MOST, None)
+        if capacity is not None and rows + len(chunk) > capacity:
+            raise RuntimeError("lrnet bug: the file holds more rows than its scan counted")
         for name in chunk.columns:
-            columns[name].append(compact_column(chunk[name]))
+            piece = compact_column(chunk[name])
+            if capacity is None:
+                columns.setdefault(name, []).append(piece)
+            else:
+                _place(columns, name, piece, rows, capacity)
         rows += len(chunk)
         del chunk
     data = {}
     for name in list(columns):
-        pieces = columns.pop(name)  # each column's chunks are freed once joined
-        column = _join(pieces, name, reread)
-        del pieces
-        data[name] = column
-    frame = pd.DataFrame(data, index=pd.RangeIndex(rows))
+        column = columns.pop(name)  # each column's chunks are freed once joined
+        if isinstance(column, np.ndarray):
+            data[name] = column[:rows]
+        else:
+            data[name] = _join(column, name, reread)
+        del column
+    frame = pd.DataFrame(data, index=pd.RangeIndex(rows), copy=False)  # a dict copies
     frame.attrs.update(attrs)
     return frame
+
+
+def take_rows(frame: pd.DataFrame, *indices: np.ndarray) -> list[pd.DataFrame]:
+    """The rows ``indices[k]`` (positions) of ``frame`` as new tables, a column at a time.
+
+    Each column of ``frame`` is removed once copied (``frame`` is left without
+    columns), so a split costs the table plus one column, not two tables.  The parts
+    keep ``frame``'s index labels (the rows' lines in the file) and ``attrs``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; emptied of its columns.
+    *indices : numpy.ndarray
+        Row positions of each part.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One table per ``indices``, with ``frame``'s columns in order.
+    """
+    parts: list[dict] = [{} for _ in indices]
+    labels = [frame.index[rows] for rows in indices]
+    attrs = dict(frame.attrs)
+    for name in list(frame.columns):
+        column = frame.pop(name)
+        for part, rows in zip(parts, indices, strict=True):
+            part[name] = column.iloc[rows].reset_index(drop=True)
+        del column
+    tables = []
+    for part, index in zip(parts, labels, strict=True):
+        table = pd.DataFrame(part, copy=False)
+        table.index = index
+        table.attrs.update(attrs)
+        tables.append(table)
+    return tables

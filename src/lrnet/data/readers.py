@@ -52,6 +52,8 @@ MAX_LINE_BYTES = 1 << 24
 FIRST_LINE = "lrnet_first_line"
 #: ``frame.attrs`` key: the rows come from a file, so they are named counting from 1
 FROM_FILE = "lrnet_from_file"
+#: ``frame.attrs`` key: at most this many rows in the whole file (to preallocate)
+ROWS_AT_MOST = "lrnet_rows_at_most"
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ class TextScan:
 
     header_line: int
     one_line_rows: bool
+    filled_lines: int = 0
 
 
 def scan_text(path: Path, encoding: str = "utf-8", block_chars: int = 1 << 20) -> TextScan:
@@ -269,14 +272,15 @@ def scan_text(path: Path, encoding: str = "utf-8", block_chars: int = 1 << 20) -
     Returns
     -------
     TextScan
-        The header's line number (the first non-blank line) and whether every data row
-        sits on a line of its own (no blank line among them, no quoted line break).
+        The header's line number (the first non-blank line), whether every data row
+        sits on a line of its own (no blank line among them, no quoted line break), and
+        the number of non-blank lines (at least the number of rows).
     """
     lines = 0  # line breaks before the block
     run = 0  # bytes of the current line before the block
     last = 0  # the byte before the block
     quotes = 0  # parity of the quote characters before the block
-    header, pending, blank_inside, multiline = 0, False, False, False
+    header, pending, blank_inside, multiline, filled_lines = 0, False, False, False, 0
     with _open_text(path, encoding) as fh:
         while text := fh.read(block_chars):
             data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
@@ -294,6 +298,7 @@ def scan_text(path: Path, encoding: str = "utf-8", block_chars: int = 1 << 20) -
                 multiline = bool(parity.any())
                 quotes = int((np.count_nonzero(data == 34) + quotes) % 2)
             filled = np.flatnonzero(~blank)
+            filled_lines += len(filled)
             if len(filled):
                 if not header:
                     header = lines + int(filled[0]) + 1
@@ -314,7 +319,8 @@ def scan_text(path: Path, encoding: str = "utf-8", block_chars: int = 1 << 20) -
         blank_inside = True  # a last, unterminated line after blank ones
     if not header and run:
         header = lines + 1
-    return TextScan(header, not (blank_inside or multiline))
+    filled_lines += 1 if run else 0
+    return TextScan(header, not (blank_inside or multiline), filled_lines)
 
 
 def _check_nul(path: Path, data: np.ndarray, breaks: np.ndarray, lines: int) -> None:
@@ -426,6 +432,7 @@ def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
                 check_short_rows(path, sep, options.encoding, n_fields, options.header)
                 checked = True  # the whole file is checked at once
             _check_cells(path, chunk)
+            chunk.attrs[ROWS_AT_MOST] = scan.filled_lines  # the header, rows, and more
             if scan.one_line_rows:
                 chunk.attrs[FIRST_LINE] = scan.header_line + (1 if options.header else 0)
             yield chunk
@@ -492,7 +499,9 @@ def _iter_parquet(path: Path, options: CsvOptions, chunk_rows: int | None):
             yield parquet.read().to_pandas()
             return
         for batch in parquet.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            frame.attrs[ROWS_AT_MOST] = parquet.metadata.num_rows
+            yield frame
     except pa.ArrowException as err:
         raise DataError(f"{path}: not a valid Parquet file ({_first_line(err)}).") from None
 
