@@ -11,6 +11,7 @@ from ..activations import ACTIVATIONS
 from ..estimator import SOLVERS, LRNClassifier
 from ..initializers import INITS
 from ..optim.schedules import SCHEDULES
+from .dask_ import check_address
 
 FORMATS = "CSV (delimiter sniffed; .csv.gz fine), Parquet, .npz or .npy"
 
@@ -297,6 +298,14 @@ def _train_parser(sub) -> None:
     _add_reading(p)
     _add_column_reading(p)
     _add_streaming(p.add_argument_group("tables larger than memory"))
+    p.add_argument_group("a Dask cluster").add_argument(
+        "--dask",
+        type=check_address,
+        metavar="ADDRESS",
+        help="train data-parallel on a Dask cluster: a scheduler address (tcp://host:8786) "
+        "or local:N, N single-threaded worker processes here, stopped at the end; the rows "
+        "are read here and sent once to the workers",
+    )
 
 
 def _add_streaming(group) -> None:
@@ -320,7 +329,7 @@ def _add_streaming(group) -> None:
         type=positive_int,
         metavar="ROWS",
         help="--stream: rows of the buffer that shuffles the rows of the row groups, which "
-        "come in a random order every epoch (default: the rows that fit in a quarter of "
+        "come in a random order every epoch (default: the rows that fit in an eighth of "
         "--memory, at most the training rows)",
     )
 

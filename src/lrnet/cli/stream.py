@@ -20,6 +20,7 @@ It is chosen automatically (with a note) when the table would not fit in ``--mem
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import warnings
@@ -204,8 +205,12 @@ class EpochSource:
 
 
 def buffer_rows(args, n_fit: int, row_bytes: int, out: Output) -> int:
-    """``--shuffle-buffer``, or the rows that fit in a quarter of ``--memory``."""
-    budget = args.memory // 4
+    """``--shuffle-buffer``, or the rows that fit in an eighth of ``--memory``.
+
+    An eighth: the rest of ``--memory`` holds Python and the libraries (about 220 MiB),
+    two decoded row groups with the preprocessing's copies, and the scored test rows.
+    """
+    budget = args.memory // 8
     if args.shuffle_buffer is None:
         rows = max(1, min(n_fit, budget // row_bytes))
         out.note(f"shuffle buffer: {rows:,} rows ({human(rows * row_bytes)}).")
@@ -357,6 +362,7 @@ def train_and_score(args, out: Output):
         finally:
             progress.close()
         pre = fitted_preprocessor(found.stats, target, column_options(args), source)
+        found.stats = None  # the median samples: freed before training
         note_dropped(pre.plan.dropped, out)
         for note in pre.plan.notes:
             out.note(note)
@@ -415,16 +421,19 @@ def train_and_score(args, out: Output):
 
             objective = lambda net, alpha: streamed_objective(net, alpha, blocks)  # noqa: E731
         validation = _validation(rows, groups, encode, pre, source, n_val, args.memory)
+        fit = functools.partial(
+            fit_stream,
+            estimator,
+            EpochSource(stream, progress),
+            classes,
+            counts,
+            width,
+            validation,
+            objective,
+        )
+        del stream
         seconds, interrupted = fit_with_notes(
-            lambda: fit_stream(
-                estimator,
-                EpochSource(stream, progress),
-                classes,
-                counts,
-                width,
-                validation,
-                objective,
-            ),
+            fit,
             estimator,
             bar,
             out,
@@ -435,6 +444,7 @@ def train_and_score(args, out: Output):
             f"trained in {seconds:.1f} s: {read:,} rows read in {unit} "
             f"({read / max(seconds, 1e-9):,.0f} rows/s)."
         )
+        del fit  # the shuffle buffer: freed before scoring
         y_test, proba = _score(estimator, rows_scored, groups, pre, source, out)
         priors = (counts / counts.sum()).tolist()
         metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)

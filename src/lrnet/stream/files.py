@@ -31,7 +31,7 @@ from ..data.readers import FIRST_LINE, FROM_FILE, CsvOptions, DataError, file_ki
 #: rows per block of a CSV file (a row group of its Parquet copy)
 CSV_BLOCK_ROWS = 50_000
 #: rows per record batch decoded from a Parquet row group
-BATCH_ROWS = 65_536
+BATCH_ROWS = 32_768
 #: the file types ``--stream`` reads
 STREAMED_KINDS = ("parquet", "csv")
 
