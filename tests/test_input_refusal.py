@@ -256,7 +256,15 @@ def test_a_quoted_cell_past_the_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "MAX_LINE_BYTES", 200)
     cell = "\n".join(["word " * 20] * 5)  # 505 characters, on lines of 100
     path = write(tmp_path, f'a,b,y\n1,2,0\n3,"{cell}",1\n')
-    with pytest.raises(DataError, match=r"a cell of column 'b' \(data row 2\) is longer than 200"):
+    with pytest.raises(DataError, match=r"a cell of column 'b' \(row 2\) is longer than 200"):
+        read_table(path)
+
+
+def test_a_long_cell_on_one_line_names_its_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 200)
+    monkeypatch.setattr(readers, "scan_text", lambda path, encoding: readers.TextScan(1, True))
+    path = write(tmp_path, "a,b,y\n1,2,0\n3," + "w" * 300 + ",1\n")
+    with pytest.raises(DataError, match=r"a cell of column 'b' \(line 3\) is longer than 200"):
         read_table(path)
 
 

@@ -431,10 +431,10 @@ def _iter_csv(path: Path, options: CsvOptions, chunk_rows: int | None):
             if not checked and chunk.shape[1] > 1 and chunk.iloc[:, -1].isna().any():
                 check_short_rows(path, sep, options.encoding, n_fields, options.header)
                 checked = True  # the whole file is checked at once
-            _check_cells(path, chunk)
             chunk.attrs[ROWS_AT_MOST] = scan.filled_lines  # the header, rows, and more
             if scan.one_line_rows:
                 chunk.attrs[FIRST_LINE] = scan.header_line + (1 if options.header else 0)
+            _check_cells(path, chunk)
             yield chunk
 
 
@@ -448,8 +448,9 @@ def _check_cells(path: Path, chunk: pd.DataFrame) -> None:
             lengths = column.str.len()
             if len(lengths) and lengths.max() > MAX_LINE_BYTES:
                 position = int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))
+                where = row_name(chunk.index[position], {**chunk.attrs, FROM_FILE: True})
                 raise DataError(
-                    f"{path}: a cell of column {name!r} (data row {chunk.index[0] + position + 1})"
+                    f"{path}: a cell of column {name!r} ({where})"
                     f" is longer than {MAX_LINE_BYTES:,} characters, the limit lrnet reads. "
                     "Check the quoting, or split the large values out of the file."
                 )
