@@ -290,6 +290,9 @@ def test_unsupported_uses_say_what_to_do_instead():
         LRNClassifier().partial_fit(Xd, yd, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="needs a validation set.*Pass X_val and y_val"):
         LRNClassifier(early_stopping=True).fit(Xd, yd)
+    needy = type("Needy", (), {"requires_validation": True})()
+    with pytest.raises(ValueError, match=r"callback\(s\) \['Needy'\] need validation data"):
+        LRNClassifier(callbacks=[needy]).fit(Xd, yd)
     frame = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0] * 5, "b": ["x", "y"] * 5}), 2)
     with pytest.raises(ValueError, match=r"non-numeric columns \['b'\]"):
         LRNClassifier().fit(frame, np.array([0, 1] * 5))
@@ -357,3 +360,49 @@ def test_a_cluster_without_workers_is_a_clear_error_and_the_model_is_kept(fragil
     for a, b in zip(fitted.coefs_, coefs, strict=True):
         np.testing.assert_array_equal(a, b)
     assert path.read_bytes() == before and path.stat().st_mtime_ns == stamp
+
+
+# ------------------------------------------------------------------ the command line
+def cli_table(tmp_path):
+    from conftest import make_table
+
+    path = tmp_path / "table.csv"
+    make_table(300).to_csv(path, index=False)
+    return path
+
+
+def test_cli_trains_on_a_local_cluster_and_stops_it(tmp_path, capsys):
+    import lrnet
+    from lrnet.cli import main
+
+    model = tmp_path / "m.lrnet"
+    args = ["train", str(cli_table(tmp_path)), "--target", "label", "--hidden", "8"]
+    args += ["--epochs", "5", "--lr", "0.01", "--no-report", "--out", str(model)]
+    assert main([*args, "--dask", "local:1"]) == 0
+    assert "training on the Dask cluster local:1" in capsys.readouterr().err
+    assert lrnet.load(model).estimator.n_iter_ >= 1
+    assert cluster.current_client() is None  # the cluster and its client are gone
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:x", "nowhere"])
+def test_cli_refuses_a_bad_dask_address(address, capsys):
+    from lrnet.cli import main
+
+    assert main(["train", "--dask", address]) == 2
+    err = capsys.readouterr().err
+    assert "expected local:N" in err and address in err
+
+
+def test_cli_unreachable_scheduler_is_one_line_and_keeps_the_model(tmp_path, capsys, monkeypatch):
+    from lrnet.cli import main
+
+    connect = cluster.connect
+    monkeypatch.setattr(cluster, "connect", lambda address: connect(address, timeout_s=1))
+    model = tmp_path / "m.lrnet"
+    model.write_bytes(b"an existing model")
+    args = ["train", str(cli_table(tmp_path)), "--target", "label", "--epochs", "2"]
+    args += ["--no-report", "--out", str(model), "--dask", "tcp://127.0.0.1:9"]
+    assert main(args) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "Could not reach the Dask scheduler" in errors[0]
+    assert model.read_bytes() == b"an existing model"

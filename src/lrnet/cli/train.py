@@ -232,8 +232,11 @@ def fit(
     out: Output,
     validation=None,
     resume: str | None = None,
+    dask: str | None = None,
 ) -> tuple[float, TrainingInterrupted | None]:
     """Fit with progress (or continue the checkpoint ``resume``); warnings become notes.
+
+    ``dask``: the ``--dask`` address; the fit then runs on that cluster.
 
     Returns the seconds taken, and the interruption when Ctrl-C or SIGTERM ended
     training early (the estimator then holds what it learned so far).
@@ -246,6 +249,11 @@ def fit(
             if resume is not None:
                 out.note(f"resuming the run saved in {resume}.")
                 resume_into(estimator, resume, X, y, **(validation or {}))
+            elif dask is not None:
+                from .dask_ import fit as fit_on_dask
+
+                out.note(f"training on the Dask cluster {dask}.")
+                fit_on_dask(estimator, X, y, dask, validation)
             else:
                 estimator.fit(X, y, **(validation or {}))  # validation: X_val, y_val
         except TrainingInterrupted as err:
@@ -452,7 +460,7 @@ def train_and_score(args, out: Output) -> Run:
         estimator.set_params(callbacks=[*(estimator.callbacks or ()), point])
     validation = None if held is None else {"X_val": held[0], "y_val": held[1]}
     seconds, interrupted = fit(
-        estimator, X_train, y_fit, progress, out, validation, args.resume
+        estimator, X_train, y_fit, progress, out, validation, args.resume, args.dask
     )
     calibration = None if held is None else calibrate(estimator, *held, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)

@@ -47,6 +47,17 @@ def _check_supported(estimator, incremental: bool, validation) -> None:
             "validation_fraction of a dask collection is not supported. Pass X_val and "
             "y_val (in memory) to fit, or set early_stopping=False."
         )
+    needs = [
+        type(cb).__name__
+        for cb in estimator.callbacks or ()
+        if getattr(cb, "requires_validation", False)
+    ]
+    if needs and validation[0] is None:
+        raise ValueError(
+            f"The callback(s) {needs} need validation data, and holding out "
+            "validation_fraction of a dask collection is not supported. Pass X_val and "
+            "y_val (in memory) to fit, or drop those callbacks."
+        )
     if wanted(estimator):
         raise ValueError(
             "scikit-learn callbacks (set_callbacks) are not supported with dask input. "
