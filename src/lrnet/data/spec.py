@@ -303,10 +303,10 @@ def _object(value, what: str) -> dict:
 
 def _read_numbers(numbers, plan: ColumnPlan) -> dict:
     """Text columns read as numbers: each a numeric column with a known format."""
-    out = {}
+    out, numeric = {}, set(plan.numeric)  # a set: the lists may hold thousands
     for name, fmt in _object(numbers, "numbers").items():
         fmt = _object(fmt, f"the number format of {name!r:.60}")
-        _require(name in plan.numeric, f"numbers: {name!r:.60} is not a numeric column")
+        _require(name in numeric, f"numbers: {name!r:.60} is not a numeric column")
         _require(
             (fmt.get("decimal"), fmt.get("thousands")) in FORMATS
             and isinstance(fmt.get("percent"), bool)
@@ -320,6 +320,7 @@ def _read_numbers(numbers, plan: ColumnPlan) -> dict:
 def _read_dates(dates, plan: ColumnPlan) -> dict:
     """Date columns: a format and the numeric columns of their features."""
     out, used = {}, set()
+    numeric, features = set(plan.numeric), set(plan.features)
     for name, how in _object(dates, "dates").items():
         how = _object(how, f"the dates of {name!r:.60}")
         fmt, time, features = how.get("format"), how.get("time"), how.get("features")
@@ -336,10 +337,10 @@ def _read_dates(dates, plan: ColumnPlan) -> dict:
         )
         names = _strings(list(features.values()), f"the date features of {name!r:.60}")
         _require(
-            all(n in plan.numeric and n not in used for n in names),
+            all(n in numeric and n not in used for n in names),
             f"the date features of {name!r:.60} must be numeric columns, each used once",
         )
-        _require(name not in plan.features, f"the date column {name!r:.60} is also a feature")
+        _require(name not in features, f"the date column {name!r:.60} is also a feature")
         used.update(names)
         out[name] = {"format": fmt, "time": time, "features": dict(features)}
     return out
