@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import lrnet
 from conftest import make_table
-from lrnet import LRNClassifier, _archive, persistence
+from lrnet import LRNClassifier, _archive, _manifest, persistence
 from lrnet.data import Preprocessor
 from lrnet.data import spec as spec_module
 from lrnet.persistence import ModelFileError, read_training_state, save
@@ -97,7 +97,7 @@ def with_header(members: dict[str, bytes], header: dict) -> dict[str, bytes]:
 
 
 def describe(array: np.ndarray) -> dict:
-    return persistence._describe(array)
+    return _manifest.describe(array)
 
 
 def load_bounded(path):

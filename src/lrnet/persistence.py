@@ -23,10 +23,11 @@ members, as ``np.savez`` writes it:
 
 Loading never runs code from the file and never trusts a size in it: the archive is
 read by :mod:`lrnet._archive` (every member's size, dtype and shape checked against
-the file and the header before its data is read), the header is at most
-:data:`MAX_HEADER_BYTES`, the arrays are checked against their SHA-256, the header's
-fields against :mod:`lrnet._header`, and the header's claims (label type, feature
-names, preprocessing width) against the arrays.  Anything wrong raises
+the file and the header's manifest, :mod:`lrnet._manifest`, before its data is read),
+the header is at most :data:`MAX_HEADER_BYTES` and :data:`MAX_HEADER_CONTAINERS`
+lists and objects, the arrays are checked against their SHA-256, the header's fields
+against :mod:`lrnet._header`, and the header's claims (label type, feature names,
+preprocessing width) against the arrays.  Anything wrong raises
 :class:`ModelFileError` (a ``ValueError``) that names the file and the problem.
 Writes go through a temporary file in the same folder and ``os.replace``, so a crash
 never leaves half a model.
@@ -39,18 +40,24 @@ and ``load`` rebuilds the estimator class registered under the header's
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ._archive import MAX_MEMBERS, Archive, pickled
+from ._archive import MAX_MEMBERS, Archive
 from ._files import atomic_write
 from ._header import claims_problem, header_problem
 from ._json import TagError, to_json, untag
+from ._manifest import (
+    CLASS_KINDS,
+    TRAINING_PREFIX,
+    check_members,
+    describe,
+    manifest,
+    state_members,
+)
 from ._version import __version__
 from .errors import ModelFileError
 from .fitted import ARRAY_ATTRIBUTES, ESTIMATORS, FittedNetwork
@@ -58,21 +65,12 @@ from .network import Layout
 
 FORMAT_NAME = "lrnet-model"
 FORMAT_VERSION = 1
-WEIGHT_DTYPES = ("float32", "float64")
 #: fitted attributes stored as arrays, or rebuilt, rather than as JSON
 SPECIAL = ARRAY_ATTRIBUTES
 #: most bytes of the header member (UTF-32 text: a quarter of that in characters)
 MAX_HEADER_BYTES = 16 * 2**20
 #: most JSON lists and objects in the header (each costs ~60 bytes or more in memory)
 MAX_HEADER_CONTAINERS = 100_000
-#: member-name prefix of the training-state arrays
-TRAINING_PREFIX = "training_state."
-#: names of training-state arrays
-STATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
-#: dtype kinds of training-state arrays: bool, int, uint, float
-STATE_KINDS = "biuf"
-#: what a manifest dtype may be: byte order, kind, item size (no objects, no records)
-MANIFEST_DTYPE = re.compile(r"[<>|=]([biufU])([1-9][0-9]{0,8})")
 
 __all__ = [
     "FORMAT_VERSION",
@@ -139,10 +137,6 @@ def _fitted(attributes: dict) -> dict:
     return fitted
 
 
-#: dtype kinds of the labels a model file can hold: str, int, uint, bool, float
-CLASS_KINDS = "Uiubf"
-
-
 def _classes_array(classes: np.ndarray) -> np.ndarray:
     if classes.dtype == object:
         for kind in (str, bool, int, float):
@@ -158,39 +152,6 @@ def _classes_array(classes: np.ndarray) -> np.ndarray:
             "boolean or float labels. Fit on converted labels, e.g. y.astype(str)."
         )
     return classes
-
-
-def _state_section(state) -> tuple[dict, dict]:
-    """The header entry and the members of a ``training_state`` argument."""
-    if not isinstance(state, dict) or not set(state) <= {"header", "arrays"}:
-        raise TypeError(
-            "training_state must be None or a dict with keys 'header' (a JSON-compatible "
-            f"dict) and 'arrays' (name -> numeric NumPy array), got {type(state).__name__} "
-            f"{sorted(state) if isinstance(state, dict) else ''}".rstrip()
-        )
-    header, arrays = state.get("header", {}), state.get("arrays", {})
-    if not isinstance(header, dict) or not isinstance(arrays, dict):
-        raise TypeError("training_state['header'] and ['arrays'] must be dicts")
-    members = {}
-    for name, array in arrays.items():
-        if not isinstance(name, str) or not STATE_NAME.fullmatch(name):
-            raise ValueError(
-                f"training-state array name {name!r} is not allowed: use 1 to 100 letters, "
-                "digits, '_', '.' or '-', not starting with '.' or '-'."
-            )
-        array = np.asarray(array)
-        if array.dtype.kind not in STATE_KINDS or array.dtype.names is not None:
-            raise TypeError(
-                f"training-state array {name!r} has dtype {array.dtype}; model files hold "
-                "bool, integer or float arrays. Convert it, e.g. big integers to uint64 "
-                "words or to strings in the header."
-            )
-        members[TRAINING_PREFIX + name] = np.ascontiguousarray(array)
-    try:
-        entry = {"header": to_json(header), "arrays": sorted(members)}
-    except TypeError as err:
-        raise TypeError(f"cannot save training_state['header']: {err}") from None
-    return entry, members
 
 
 def save(path, model, preprocessing=None, metadata: dict | None = None, training_state=None):
@@ -226,7 +187,7 @@ def save(path, model, preprocessing=None, metadata: dict | None = None, training
         arrays["feature_names_in"] = np.asarray(fitted.feature_names, dtype=str)
     state = None
     if training_state is not None:
-        state, members = _state_section(training_state)
+        state, members = state_members(training_state)
         arrays.update(members)
     header = {
         "format": FORMAT_NAME,
@@ -237,7 +198,7 @@ def save(path, model, preprocessing=None, metadata: dict | None = None, training
         "fitted": _fitted(fitted.attributes),
         "label_type": fitted.label_type,
         "classes_dtype": str(np.asarray(fitted.classes).dtype),
-        "arrays": {name: _describe(a) for name, a in arrays.items()},
+        "arrays": {name: describe(a) for name, a in arrays.items()},
         "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
         "metadata": to_json(metadata or {}),
     }
@@ -267,14 +228,6 @@ def _check_writable(text: str, arrays: dict) -> None:
             f"the model file would hold {len(arrays) + 1} members, more than the "
             f"{MAX_MEMBERS} that lrnet loads; store fewer training-state arrays."
         )
-
-
-def _describe(array: np.ndarray) -> dict:
-    return {
-        "dtype": array.dtype.str,
-        "shape": list(array.shape),
-        "sha256": hashlib.sha256(np.ascontiguousarray(array)).hexdigest(),
-    }
 
 
 # ---------------------------------------------------------------------- loading
@@ -378,10 +331,10 @@ def read_file(path, training_state: bool = True) -> tuple[dict, dict]:
             raise ModelFileError(
                 f"{path}: {problem}; the file was altered or is not an lrnet model."
             )
-        manifest = {n: _manifest_entry(path, n, info) for n, info in _items(path, header)}
-        _check_members(path, manifest, set(archive.members) - {"header"})
+        expected = manifest(path, header)
+        check_members(path, expected, set(archive.members) - {"header"})
         arrays = {}
-        for name, (dtype, shape, sha256) in manifest.items():
+        for name, (dtype, shape, sha256) in expected.items():
             skip = not training_state and name.startswith(TRAINING_PREFIX)
             array, digest = archive.read(name, dtype, shape, data=not skip)
             if not skip and digest != sha256:
@@ -447,76 +400,6 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
     if not isinstance(header.get("arrays"), dict):
         raise ModelFileError(f"{path}: invalid header (no array manifest).")
     return header
-
-
-def _items(path: Path, header: dict):
-    """The manifest's entries, once the training-state section agrees with it."""
-    state = header.get("training_state")
-    listed = set(state["arrays"]) if state is not None else set()
-    present = {n for n in header["arrays"] if n.startswith(TRAINING_PREFIX)}
-    if listed != present:
-        raise ModelFileError(
-            f"{path}: the header's training state lists arrays {sorted(listed)[:10]} but "
-            f"its manifest has {sorted(present)[:10]}; the file was altered."
-        )
-    return header["arrays"].items()
-
-
-def _manifest_entry(path: Path, name: str, info) -> tuple[np.dtype, tuple, str]:
-    """The dtype, shape and SHA-256 that member ``name`` must have."""
-    problem = _entry_problem(name, info)
-    if problem == "objects":
-        raise pickled(path)
-    if problem:
-        raise ModelFileError(
-            f"{path}: the header's entry for member {name!r:.100} {problem}; the file was "
-            "altered or not written by lrnet."
-        )
-    return np.dtype(info["dtype"]), tuple(info["shape"]), info["sha256"]
-
-
-def _entry_problem(name: str, info) -> str | None:
-    if not isinstance(info, dict) or not {"dtype", "shape", "sha256"} <= set(info):
-        return "is not an object with dtype, shape and sha256"
-    dtype, shape, sha256 = info["dtype"], info["shape"], info["sha256"]
-    if isinstance(dtype, str) and dtype.lstrip("<>|=").startswith("O"):
-        return "objects"
-    match = MANIFEST_DTYPE.fullmatch(dtype) if isinstance(dtype, str) else None
-    if match is None:
-        return f"has dtype {dtype!r:.40}, expected a plain numeric or string dtype"
-    kinds = _kinds(name)
-    if match[1] not in kinds or (kinds == "f" and np.dtype(dtype).name not in WEIGHT_DTYPES):
-        return f"has unsupported dtype {np.dtype(dtype)}"
-    if not (
-        isinstance(shape, list)
-        and len(shape) <= 32
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-    ):
-        return f"has shape {shape!r:.60}, expected a list of sizes"
-    if not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256)):
-        return "has no valid SHA-256"
-    return None
-
-
-def _kinds(name: str) -> str:
-    if name.startswith(("coef_", "intercept_")):
-        return "f"
-    if name.startswith(TRAINING_PREFIX):
-        return STATE_KINDS
-    return CLASS_KINDS
-
-
-def _check_members(path: Path, manifest: dict, members: set) -> None:
-    unknown, absent = members - set(manifest), set(manifest) - members
-    if unknown:
-        raise ModelFileError(
-            f"{path}: unexpected member(s) {sorted(unknown)[:10]} in the model "
-            "file; it was altered or not written by lrnet."
-        )
-    if absent:
-        raise ModelFileError(
-            f"{path}: member(s) {sorted(absent)[:10]} are missing; the file is incomplete."
-        )
 
 
 def _layer_arrays(arrays: dict) -> tuple[list, list]:
