@@ -376,3 +376,21 @@ def test_a_csv_column_that_changes_type_is_named(tmp_path):
         match=r"column 'v' holds numbers in the first 50,000 rows but 'oops' at line 50007",
     ):
         open_table(path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not parquet at all", "not a valid Parquet file"),
+        (None, "duplicate column name(s) 'v'"),
+    ],
+)
+def test_bad_parquet_files_are_named(tmp_path, content, message):
+    path = tmp_path / "t.parquet"
+    if content is None:
+        table = pa.table([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["v", "v"])
+        pq.write_table(table, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        open_table(path)

@@ -43,7 +43,7 @@ from .display import Output, UsageError
 #: rows (whole row groups drawn at random) on which the columns are typed
 PLAN_ROWS = 100_000
 #: at most this many test rows are scored (a uniform share of them beyond)
-MAX_SCORED_ROWS = 2_000_000
+MAX_SCORED_ROWS = 1_000_000
 #: the in-memory run needs about this many times the table's float64 size
 IN_MEMORY_FACTOR = 2.0
 #: a compressed text file holds about this many times its size in text
@@ -225,6 +225,13 @@ def buffer_rows(args, n_fit: int, row_bytes: int, out: Output) -> int:
     return args.shuffle_buffer
 
 
+def _release() -> None:
+    """Give Arrow's free memory back to the system (RSS after a large read)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def fit_with_notes(fit, estimator, progress, out: Output):
     """Run ``fit()``; warnings become notes, as :func:`lrnet.cli.train.fit` does."""
     started = time.perf_counter()
@@ -353,6 +360,7 @@ def train_and_score(args, out: Output):
         )
         order = target_order(sample[target])
         del sample
+        _release()
         progress = PassProgress(not args.quiet, table.group_rows)
         progress.start("statistics")
         try:

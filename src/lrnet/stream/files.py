@@ -26,7 +26,15 @@ import numpy as np
 import pandas as pd
 from pandas.api import types
 
-from ..data.readers import FIRST_LINE, FROM_FILE, CsvOptions, DataError, file_kind, iter_table
+from ..data.readers import (
+    FIRST_LINE,
+    FROM_FILE,
+    CsvOptions,
+    DataError,
+    check_readable,
+    file_kind,
+    iter_table,
+)
 
 #: rows per block of a CSV file (a row group of its Parquet copy)
 CSV_BLOCK_ROWS = 50_000
@@ -65,15 +73,20 @@ class StreamTable:
 
     def read_group(self, i: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
         """The rows of group ``i`` as frames of at most :data:`BATCH_ROWS` rows."""
+        import pyarrow as pa
+
         start = int(self.group_starts[i])
         for batch in self.file.iter_batches(
             batch_size=BATCH_ROWS, row_groups=[int(i)], columns=columns, use_threads=False
         ):
             frame = batch.to_pandas()
+            del batch
             frame.index = pd.RangeIndex(start, start + len(frame))
             frame.attrs.update(self.attrs)
             start += len(frame)
             yield frame
+        # the decoded pages go back to the system, not to Arrow's pool: RSS stays bounded
+        pa.default_memory_pool().release_unused()
 
     def sample(self, rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """Whole row groups drawn at random until ``rows`` rows, in file order.
@@ -119,12 +132,21 @@ def open_table(path, options: CsvOptions | None = None, tmpdir=None) -> StreamTa
             f"not {kind} files. Load this one without --stream, or convert it to Parquet."
         )
     if kind == "parquet":
-        first = next(iter_table(path, options, chunk_rows=1))  # the reader's checks
-        del first
         try:
-            return StreamTable(Path(path), str(path), {FROM_FILE: True})
+            table = StreamTable(check_readable(path), str(path), {FROM_FILE: True})
+        except DataError:
+            raise
         except Exception as err:  # pyarrow's errors have no common base with OSError
             raise DataError(f"{path}: not a valid Parquet file ({err}).") from None
+        repeated = sorted({c for c in table.columns if table.columns.count(c) > 1})
+        if repeated:
+            raise DataError(
+                f"{path}: duplicate column name(s) {', '.join(map(repr, repeated))}; lrnet "
+                "needs a unique name per column. Rename the duplicates in the file."
+            )
+        if table.n_rows == 0:
+            raise DataError(f"{path}: the file holds no rows.")
+        return table
     return _copy_csv(path, options, tmpdir)
 
 
