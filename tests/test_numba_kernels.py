@@ -44,7 +44,7 @@ DTYPES = [np.float32, np.float64]
 #: a small buffer (one thread) and one past PARALLEL_MIN (the parallel version)
 SIZES = {"small": 1000, "parallel": numba_.PARALLEL_MIN + 77}
 #: 2-D shapes of the same two kinds
-SHAPES = {"small": (13, 7), "parallel": (700, 191)}
+SHAPES = {"small": (13, 7), "parallel": (1100, 479)}
 
 
 # ---------------------------------------------------------------------------- optimizers
@@ -365,7 +365,7 @@ def test_fits_of_every_activation_are_bit_identical(monkeypatch, activation):
 def test_same_seed_same_weights_whatever_the_thread_count(monkeypatch, dtype):
     """Every parallel loop is elementwise: 1 and 2 threads give the same bits."""
     X, y, _ = _data("multiclass", dtype)
-    X = np.tile(X, (1, 160))  # 960 features x 150 units: past PARALLEL_MIN parameters
+    X = np.tile(X, (1, 600))  # 3600 features x 150 units: past PARALLEL_MIN parameters
     params = dict(hidden_layer_sizes=(150,), max_iter=2, batch_size=120, random_state=0)
     import dataclasses
 
