@@ -394,3 +394,48 @@ def test_bad_parquet_files_are_named(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         open_table(path)
+
+
+@pytest.mark.parametrize(
+    "extra, scored",
+    [
+        (["--test-fraction", "0"], "all"),  # the metrics are on every row with a target
+        (["--solver", "lbfgs", "--epochs", "5"], "test"),
+    ],
+)
+def test_scoring_and_lbfgs_through_the_command(tmp_path, capsys, extra, scored):
+    import json
+
+    frame = make_frame(1_500, seed=8)
+    frame.loc[::50, "y"] = None
+    path = tmp_path / "data.parquet"
+    write(frame, path, group_rows=500)
+    args = ["train", str(path), "-t", "y", "--out", str(tmp_path / "m.lrnet"), "--stream"]
+    assert main([*args, "--hidden", "4", "--epochs", "2", "--no-report", "--json", *extra]) == 0
+    result = json.loads(capsys.readouterr().out)
+    n = result["metrics"]["n_samples"]
+    with_target = frame["y"].notna().to_numpy()
+    test = split.roles(np.arange(len(frame)), 0, 0.2, 0.0) == split.TEST
+    assert n == (with_target.sum() if scored == "all" else (with_target & test).sum())
+    assert "dropped 30 row(s) whose target 'y' is missing." in result["notes"]
+
+
+def test_the_progress_bar_counts_rows(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from lrnet.cli.stream import PassProgress
+
+    progress = PassProgress(True, np.array([300, 200]))
+    buffer = io.StringIO()
+    progress.console = Console(file=buffer, force_terminal=True, width=120)
+    progress.enabled = True
+    progress.start("epoch 1")
+    progress.group(1)
+    progress.group(0)
+    assert progress.done == 500
+    assert progress.progress.tasks[0].completed == 500
+    assert "rows/s" in progress.progress.tasks[0].fields["rate"]
+    progress.close()
+    assert progress.progress is None
