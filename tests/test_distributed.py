@@ -137,6 +137,7 @@ SGD_CASES = {
         solver="sgd", learning_rate_init=0.05, dropout=0.2, learning_rate="cosine"
     ),
     "adamw-weighted-clipped": dict(solver="adamw", max_grad_norm=0.5, class_weight="balanced"),
+    "lion-float32": dict(solver="lion", learning_rate_init=1e-3, dtype=np.float32),
 }
 
 
@@ -145,6 +146,7 @@ def test_one_worker_is_the_local_fit_bit_for_bit(case, one_worker):
     X, y = problem()
     kw = dict(hidden_layer_sizes=(6,), random_state=3, max_iter=4, batch_size=64, averaging_steps=3)
     kw.update(SGD_CASES[case])
+    X = X.astype(kw.pop("dtype", np.float64))  # float32: the averaging must not widen it
     with threadpoolctl.threadpool_limits(1):  # the worker's BLAS: one thread
         local = quiet_fit(LRNClassifier(**kw), X, y)
     Xd, yd, _ = as_dask(X, y, CHUNKS[7])

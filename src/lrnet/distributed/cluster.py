@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -44,7 +44,7 @@ DEFAULT_TIMEOUT = 300.0
 #: exceptions of a round whose work the cluster lost (a worker died, a connection
 #: dropped): the round runs again, its tasks being pure
 _LOST = (
-    asyncio.CancelledError,  # distributed's FutureCancelledError: lost dependencies
+    concurrent.futures.CancelledError,  # distributed's Future(s)CancelledError: lost inputs
     distributed.comm.core.CommClosedError,
     OSError,
 )

@@ -133,16 +133,24 @@ def make_shards(
     )
 
 
-def average(results: list[tasks.RoundResult], weights: np.ndarray):
+def average(results: list[tasks.RoundResult], weights) -> tuple:
     """Rows-weighted average of the shards' parameters and optimizer moments.
 
-    Array fields of the optimizer state are averaged (scratch buffers are not state),
-    step counts take the largest.  In shard order, so the result is reproducible; with
-    one shard the weight is 1.0 and the average is the shard's state exactly.
+    Array fields of the optimizer state are averaged, step counts take the largest;
+    scratch buffers are not state and travel empty (:func:`.tasks.strip_scratch`).  In
+    shard order, so the result is reproducible, and in the arrays' dtype (the weights
+    are Python floats, which NumPy does not let widen float32); with one shard the
+    weight is 1.0 and the average is the shard's state exactly.
     """
-    params = results[0].params * weights[0]
-    for r, w in zip(results[1:], weights[1:], strict=True):
-        params += r.params * w
+    weights = [float(w) for w in weights]
+
+    def mean(arrays):
+        out = arrays[0] * weights[0]
+        for a, w in zip(arrays[1:], weights[1:], strict=True):
+            out += a * w
+        return out
+
+    params = mean([r.params for r in results])
     state = results[0].opt_state
     fields = {}
     for name in state._fields:
@@ -150,10 +158,7 @@ def average(results: list[tasks.RoundResult], weights: np.ndarray):
         if name.startswith("scratch"):
             fields[name] = values[0]
         elif isinstance(values[0], np.ndarray):
-            avg = values[0] * weights[0]
-            for v, w in zip(values[1:], weights[1:], strict=True):
-                avg += v * w
-            fields[name] = avg
+            fields[name] = mean(values)
         else:
             fields[name] = max(values)
     return params, state._replace(**fields)
@@ -175,7 +180,8 @@ def epoch(run: training.Run) -> tuple[float, int]:
     total_steps = config.max_iter * shards.steps_per_epoch()
     total = 0.0
     while any(left):
-        carry = tasks.Carry(run.params, state.opt_state, state.lr, state.step, total_steps)
+        opt_state = tasks.strip_scratch(state.opt_state)
+        carry = tasks.Carry(run.params, opt_state, state.lr, state.step, total_steps)
         takes = [min(shards.averaging_steps, b) for b in left]
 
         def submit(shared, takes=takes):
@@ -197,7 +203,8 @@ def epoch(run: training.Run) -> tuple[float, int]:
         what = f"a local SGD round of epoch {state.n_iter + 1}"
         started = time.perf_counter()
         results = compute_round(client, carry, submit, what)
-        params, state.opt_state = average(results, weights)
+        params, averaged = average(results, weights)
+        state.opt_state = tasks.with_scratch(averaged, run.params)
         shards.timings.append((time.perf_counter() - started, max(r.seconds for r in results)))
         for r in results:
             for loss, m in r.losses:

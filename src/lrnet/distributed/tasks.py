@@ -158,7 +158,7 @@ def local_round(spec: NetSpec, config, shard, carry: Carry, lane: Lane, n_batche
     started = time.perf_counter()
     lane = copy.deepcopy(lane)  # a threaded worker shares objects with its caller
     params = carry.params.copy()  # the carry is shared by every task on this worker
-    opt_state = copy.deepcopy(carry.opt_state)
+    opt_state = with_scratch(copy.deepcopy(carry.opt_state), params)
     net = net_of(spec)
     source, batches = _lane_batches(fit_key, lane, shard, config)
     dropout = tuple(config.dropout) if config.dropout else None
@@ -196,7 +196,28 @@ def local_round(spec: NetSpec, config, shard, carry: Carry, lane: Lane, n_batche
     _CACHE[("lane", fit_key, lane.shard)] = ((lane.epoch, lane.position), source, batches)
     seconds = time.perf_counter() - started
     steps = state.step - carry.step
-    return RoundResult(params, state.opt_state, lane, losses, steps, state.lr, seconds)
+    opt_state = strip_scratch(state.opt_state)
+    return RoundResult(params, opt_state, lane, losses, steps, state.lr, seconds)
+
+
+def strip_scratch(state):
+    """The optimizer state without its scratch buffers (empty arrays): what travels."""
+    empty = {
+        name: np.empty(0, value.dtype)
+        for name, value in zip(state._fields, state, strict=True)
+        if name.startswith("scratch")
+    }
+    return state._replace(**empty) if empty else state
+
+
+def with_scratch(state, params: np.ndarray):
+    """The optimizer state with scratch buffers shaped like ``params`` again."""
+    full = {
+        name: np.empty_like(params)
+        for name, value in zip(state._fields, state, strict=True)
+        if name.startswith("scratch") and value.size != params.size
+    }
+    return state._replace(**full) if full else state
 
 
 def concat_parts(*parts):
