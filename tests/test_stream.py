@@ -160,7 +160,9 @@ def sorted_source(n=20_000, groups=1_000, buffer_share=0.1, batch=64):
 
     def load(g):
         rows = np.arange(starts[g], starts[g] + n // groups, dtype=np.float32)
-        return rows[:, None], np.zeros((len(rows), 1), np.float32), None
+        half = len(rows) // 2  # two pieces per group
+        Y = np.zeros((len(rows), 1), np.float32)
+        return [(rows[:half, None], Y[:half], None), (rows[half:, None], Y[half:], None)]
 
     return StreamSource(groups, load, n, batch, int(buffer_share * n), (1, 1, False))
 
@@ -250,7 +252,7 @@ def test_streamed_lbfgs_reaches_the_in_memory_optimum(small):
     local = LRNClassifier(**params).fit(X, y)
     streamed = LRNClassifier(**params)
     source = StreamSource(
-        table.n_groups, lambda g: parts[g][:3], len(y), 200, 1, (X.shape[1], 1, False)
+        table.n_groups, lambda g: [parts[g][:3]], len(y), 200, 1, (X.shape[1], 1, False)
     )
     fit_stream(
         streamed,

@@ -42,6 +42,8 @@ from .display import Output, UsageError
 
 #: rows (whole row groups drawn at random) on which the columns are typed
 PLAN_ROWS = 100_000
+#: with fewer row groups than this, the shuffle is mostly the buffer's (a note says so)
+FEW_GROUPS = 100
 #: at most this many test rows are scored (a uniform share of them beyond)
 MAX_SCORED_ROWS = 1_000_000
 #: the in-memory run needs about this many times the table's float64 size
@@ -280,7 +282,7 @@ def _validation(rows, groups, encode, pre, source, n_val: int, memory: int):
 
     def blocks():
         for g in range(groups):
-            yield rows.prepared(g, (split.VALIDATION,), encode, pre, source)
+            yield from rows.pieces(g, (split.VALIDATION,), encode, pre, source)
 
     if n_val * (width + 2) * 4 <= memory // 8:  # read once, kept
         parts = [b for b in blocks() if b[0].shape[0]]
@@ -402,15 +404,22 @@ def train_and_score(args, out: Output):
         groups = table.n_groups
 
         def load(g):
-            return rows.prepared(g, (split.TRAIN,), encode, pre, source)[:3]
+            return (p[:3] for p in rows.pieces(g, (split.TRAIN,), encode, pre, source))
 
         row_bytes = (width + n_out + 1) * 4
+        buffer = buffer_rows(args, n_train, row_bytes, out) if args.solver != "lbfgs" else 1
+        if args.solver != "lbfgs" and buffer < n_train and groups < FEW_GROUPS:
+            out.note(
+                f"{source} has {groups} row group(s): each epoch shuffles their order and "
+                f"mixes rows within the {buffer:,}-row buffer only. For a better shuffle, "
+                f"write the file with more, smaller row groups (e.g. 100,000 rows)."
+            )
         stream = StreamSource(
             groups,
             load,
             n_train,
             args.batch_size,
-            buffer_rows(args, n_train, row_bytes, out) if args.solver != "lbfgs" else 1,
+            buffer,
             (width, n_out, False),
             on_group=progress.group,
         )
@@ -422,7 +431,7 @@ def train_and_score(args, out: Output):
                 progress.start("lbfgs evaluation")
                 try:
                     for g in range(groups):
-                        yield load(g)
+                        yield from load(g)
                         progress.group(g)
                 finally:
                     progress.close()

@@ -40,6 +40,8 @@ from ..data.readers import (
 CSV_BLOCK_ROWS = 50_000
 #: rows per record batch decoded from a Parquet row group
 BATCH_ROWS = 32_768
+#: bytes of the buffered reads of a Parquet file
+READ_BUFFER = 1 << 20
 #: the file types ``--stream`` reads
 STREAMED_KINDS = ("parquet", "csv")
 
@@ -57,7 +59,9 @@ class StreamTable:
         self.source = source
         self.attrs = dict(attrs)
         self.workdir = workdir
-        self.file = pq.ParquetFile(self.path)
+        # pages read through a 1 MiB buffer, not whole column chunks at once: a huge row
+        # group costs its batches, not its size
+        self.file = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=READ_BUFFER)
         meta = self.file.metadata
         self.group_rows = np.array(
             [meta.row_group(i).num_rows for i in range(meta.num_row_groups)], dtype=np.int64
@@ -89,14 +93,25 @@ class StreamTable:
         pa.default_memory_pool().release_unused()
 
     def sample(self, rows: int, rng: np.random.Generator) -> pd.DataFrame:
-        """Whole row groups drawn at random until ``rows`` rows, in file order.
+        """About ``rows`` rows from row groups drawn at random, in file order.
 
-        The whole table when it has at most ``rows`` rows.
+        Groups are drawn until they hold ``rows`` rows; each gives its first
+        ``rows / groups drawn`` rows (all of them for groups of equal size), so a file of
+        a few huge row groups is not read whole.  The whole table when it has at most
+        ``rows`` rows.
         """
         order = rng.permutation(self.n_groups)
         taken = np.cumsum(self.group_rows[order])
         chosen = np.sort(order[: int(np.searchsorted(taken, rows)) + 1])
-        frames = [f for i in chosen for f in self.read_group(int(i))]
+        quota = -(-rows // len(chosen))
+        frames = []
+        for i in chosen:
+            got = 0
+            for frame in self.read_group(int(i)):
+                frames.append(frame.iloc[: quota - got])
+                got += len(frames[-1])
+                if got >= quota:
+                    break
         frame = pd.concat(frames) if len(frames) > 1 else frames[0]
         frame.attrs.update(self.attrs)
         return frame

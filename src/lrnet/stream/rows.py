@@ -81,14 +81,19 @@ class Rows:
             if len(frame):
                 yield frame, y
 
-    def prepared(self, group: int, roles, encode: Callable, preprocessor, source: str):
-        """``(X, Y, None, labels)`` of the rows of ``roles`` in ``group`` (maybe none).
+    def pieces(self, group: int, roles, encode: Callable, preprocessor, source: str):
+        """``(X, Y, None, labels)`` of the rows of ``roles`` in ``group``, batch by batch.
 
-        ``encode(labels) -> Y`` builds the target matrix.
+        ``encode(labels) -> Y`` builds the target matrix.  Memory holds one decoded
+        batch (:data:`~.files.BATCH_ROWS` rows), never the whole row group.
         """
+        for frame, y, _ in self.frames(group, roles):
+            yield preprocessor.transform(frame, source), encode(y), None, y
+
+    def prepared(self, group: int, roles, encode: Callable, preprocessor, source: str):
+        """The :meth:`pieces` of ``group`` in one ``(X, Y, None, labels)`` (maybe no rows)."""
         parts = [
-            (preprocessor.transform(frame, source), encode(y), y)
-            for frame, y, _ in self.frames(group, roles)
+            (X, Y, y) for X, Y, _, y in self.pieces(group, roles, encode, preprocessor, source)
         ]
         if not parts:
             width = len(preprocessor.feature_names_out)

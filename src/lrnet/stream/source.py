@@ -1,12 +1,14 @@
 """The batch source of a streamed fit: row groups in a random order, a shuffle buffer.
 
 Each epoch :class:`StreamSource` draws an order of the row groups from the fit's
-generator, loads one group at a time (the next one is loaded in a background thread
-while the current one trains) and passes its training rows through a
+generator, reads them one after the other in pieces of at most a few tens of thousands
+of rows (in a background thread, at most :data:`AHEAD` pieces ahead of training) and
+passes their training rows through a
 :class:`ShuffleBuffer` of a fixed number of rows: the buffer fills first, then every
 incoming row takes the place of a row drawn at random from the buffer, which goes to
 the next batch; at the end of the epoch the buffer empties in a random order.  Memory
-holds the buffer, two loaded row groups and one batch, whatever the size of the file.
+holds the buffer, a few pieces and one batch, whatever the size of the file or of its
+row groups.
 
 A row stays in the buffer for a number of arrivals that is geometric with mean the
 buffer size, so the buffer alone moves rows only about that far; the random order of
@@ -16,13 +18,22 @@ position in the file and in the epoch is about ``1 / sqrt(row groups)``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-#: ``load(group) -> (X, Y, sample_weight or None)``: a row group's training rows
-Loader = Callable[[int], tuple]
+#: ``load(group) -> iterable of (X, Y, sample_weight or None)``: a row group's training
+#: rows, in pieces
+Loader = Callable[[int], Iterable[tuple]]
+#: pieces read ahead of training
+AHEAD = 2
+_DONE = object()
+
+
+class _GroupRead(int):
+    """The marker that a row group has been read (its index)."""
 
 
 class ShuffleBuffer:
@@ -113,8 +124,8 @@ class StreamSource:
     n_groups : int
         Row groups of the file.
     load : callable
-        ``load(i) -> (X, Y, sample_weight or None)``: the training rows of group ``i``
-        (possibly none), prepared for the network.
+        ``load(i) -> iterable of (X, Y, sample_weight or None)``: the training rows of
+        group ``i`` (possibly none) in pieces, prepared for the network.
     n_samples : int
         Training rows in all groups.
     batch_size : int
@@ -153,17 +164,46 @@ class StreamSource:
         self.buffer = ShuffleBuffer(capacity, self.batch_size, shapes, dtype)
 
     def groups(self, rng: np.random.Generator) -> Iterator[tuple]:
-        """Each group's training rows, in the epoch's order; the next one read ahead."""
+        """The pieces of every group in the epoch's order, read ahead in a thread."""
         order = rng.permutation(self.n_groups) if self.shuffle else np.arange(self.n_groups)
-        order = [int(i) for i in order]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrnet-stream") as pool:
-            ahead = pool.submit(self.load, order[0]) if order else None
-            for j, group in enumerate(order):
-                rows = ahead.result()
-                ahead = pool.submit(self.load, order[j + 1]) if j + 1 < len(order) else None
-                if self.on_group is not None:
-                    self.on_group(group)
-                yield rows
+        pieces: queue.Queue = queue.Queue(maxsize=AHEAD)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    pieces.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            try:
+                for group in order:
+                    for piece in self.load(int(group)):
+                        if not put(piece):
+                            return
+                    if not put(_GroupRead(group)):
+                        return
+                put(_DONE)
+            except BaseException as err:  # raised again in the training thread
+                put(err)
+
+        thread = threading.Thread(target=read, name="lrnet-stream", daemon=True)
+        thread.start()
+        try:
+            while (item := pieces.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, _GroupRead):
+                    if self.on_group is not None:
+                        self.on_group(int(item))
+                    continue
+                yield item
+        finally:
+            stop.set()
+            thread.join()
 
     def epoch(self, rng: np.random.Generator) -> Iterator[tuple]:
         """Yield the batches of one pass over the file."""
