@@ -5,7 +5,8 @@
    1.5 GiB as float64, at least 3x ``--memory``), trains on it with
    ``lrnet train FILE --target y --stream --memory 500MB`` in a fresh subprocess and
    prints the child's peak resident memory (``ru_maxrss`` of
-   ``resource.getrusage(RUSAGE_CHILDREN)``) next to the data's size.
+   ``resource.getrusage(RUSAGE_CHILDREN)``) next to the data's size; then the same for
+   a file written as one row group of ``--one-group-rows`` rows.
 2. **Throughput.**  On a file that fits (``--fit-rows``, default 1M rows), the same
    run with ``--stream`` and ``--no-stream``: training rows per second (training rows
    x epochs / training seconds, from the JSON output) and the wall time of the whole
@@ -36,7 +37,7 @@ MIB = 1024 * 1024
 GROUP_ROWS = 100_000
 
 
-def write_parquet(path: Path, rows: int, seed: int = 0) -> None:
+def write_parquet(path: Path, rows: int, seed: int = 0, group_rows: int = GROUP_ROWS) -> None:
     """``rows`` rows: ``f0..f19`` (float64), ``c`` (8 categories) and ``y`` (0/1)."""
     import pandas as pd
     import pyarrow as pa
@@ -45,8 +46,8 @@ def write_parquet(path: Path, rows: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     w = rng.normal(size=N_FEATURES)
     writer = None
-    for start in range(0, rows, GROUP_ROWS):
-        n = min(GROUP_ROWS, rows - start)
+    for start in range(0, rows, group_rows):
+        n = min(group_rows, rows - start)
         X = rng.normal(size=(n, N_FEATURES)) * rng.uniform(0.5, 50, N_FEATURES)
         c = rng.integers(0, 8, n)
         y = (X / 25 @ w + (c == 3) + rng.normal(size=n) > 0).astype(np.int64)
@@ -56,7 +57,7 @@ def write_parquet(path: Path, rows: int, seed: int = 0) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if writer is None:
             writer = pq.ParquetWriter(path, table.schema, compression="snappy")
-        writer.write_table(table, row_group_size=GROUP_ROWS)
+        writer.write_table(table, row_group_size=group_rows)
     writer.close()
 
 
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, default=9_400_000)
     parser.add_argument("--memory", default="500MB")
     parser.add_argument("--fit-rows", type=int, default=1_000_000)
+    parser.add_argument("--one-group-rows", type=int, default=2_000_000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--tmpdir", default=None)
     args = parser.parse_args()
@@ -136,6 +138,21 @@ def main() -> None:
             flush=True,
         )
         big.unlink()
+
+        one = tmp / "one-group.parquet"
+        write_parquet(one, args.one_group_rows, seed=2, group_rows=args.one_group_rows)
+        peak, wall, result = run(
+            one, tmp / "one.lrnet", "--stream", "--memory", args.memory, *common
+        )
+        data = args.one_group_rows * (N_FEATURES + 2) * 8 / MIB
+        print(
+            f"| {args.one_group_rows:,} (one row group) | {data:,.0f} MiB "
+            f"| {one.stat().st_size / MIB:,.0f} MiB | {args.memory} | {peak:,.0f} MiB "
+            f"| {wall:,.0f} s "
+            f"| {train_rate(result):,.0f} | {result['metrics']['accuracy']:.4f} |",
+            flush=True,
+        )
+        one.unlink()
 
         fits = tmp / "fits.parquet"
         write_parquet(fits, args.fit_rows, seed=1)

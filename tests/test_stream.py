@@ -427,7 +427,7 @@ def test_the_progress_bar_counts_rows(monkeypatch):
 
     from rich.console import Console
 
-    from lrnet.cli.stream import PassProgress
+    from lrnet.stream.progress import PassProgress
 
     progress = PassProgress(True, np.array([300, 200]))
     buffer = io.StringIO()

@@ -24,6 +24,7 @@ import functools
 import os
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..errors import TrainingInterrupted
 from ..holdout import make_validator
 from ..metrics import classification_metrics
 from ..progress import ProgressBar
+from ..stream.progress import EpochSource, PassProgress
 from . import defaults
 from .common import choose_target, column_options, csv_options, note_header, target_labels
 from .defaults import epochs_advice
@@ -134,76 +136,6 @@ def check_options(args) -> None:
             f"--stream reads Parquet and CSV files (.parquet, .csv, .csv.gz), not {kind} "
             f"files such as {args.data}. Drop --stream, or convert the file to Parquet."
         )
-
-
-class PassProgress:
-    """A bar over the rows of each pass: rows/s and the time left (ETA), on stderr.
-
-    Drawn only when stderr is a terminal and the run is not ``--quiet``; the ETA comes
-    from the file's row count (Parquet metadata, or the rows of a CSV file's copy).
-    """
-
-    def __init__(self, enabled: bool, group_rows: np.ndarray):
-        from rich.console import Console
-
-        self.console = Console(stderr=True)
-        self.enabled = enabled and self.console.is_terminal
-        self.group_rows = group_rows
-        self.progress = self.task = None
-        self.started = self.done = 0
-
-    def start(self, label: str) -> None:
-        """Begin a pass over every row of the file."""
-        if not self.enabled:
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.close()
-        self.progress = Progress(
-            TextColumn(f"[bold blue]{label}"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows  {task.fields[rate]}"),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-        )
-        self.progress.start()
-        total = float(self.group_rows.sum())
-        self.task = self.progress.add_task(label, total=total, rate="")
-        self.started, self.done = time.perf_counter(), 0
-
-    def group(self, i: int) -> None:
-        """A row group was read."""
-        if self.progress is None:
-            return
-        self.done += int(self.group_rows[i])
-        rate = self.done / max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(self.task, advance=int(self.group_rows[i]), rate=f"{rate:,.0f} rows/s")
-
-    def close(self) -> None:
-        """Stop drawing; safe to call twice."""
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-
-
-class EpochSource:
-    """A batch source that starts a progress pass at every epoch (same attributes)."""
-
-    def __init__(self, source, progress: PassProgress):
-        self.source, self.progress = source, progress
-        self.n_samples, self.batch_size = source.n_samples, source.batch_size
-        self.epochs = 0
-
-    def epoch(self, rng):
-        """The source's epoch, with its bar."""
-        self.epochs += 1
-        self.progress.start(f"epoch {self.epochs}")
-        try:
-            yield from self.source.epoch(rng)
-        finally:
-            self.progress.close()
 
 
 def buffer_rows(args, n_fit: int, row_bytes: int, out: Output) -> int:
@@ -325,16 +257,171 @@ def _score(estimator, rows, groups, pre, source, out: Output):
     return np.concatenate(ys), np.concatenate(probas)
 
 
-def train_and_score(args, out: Output):
-    """Read in row groups, fit the preprocessing and the network, score: a ``Run``."""
+@dataclass
+class Prepared:
+    """What the statistics pass gives the fit: the rows, the preprocessing, the classes."""
+
+    target: str
+    rows: object  # lrnet.stream.rows.Rows
+    pre: object  # lrnet.data.preprocessing.Preprocessor
+    classes: np.ndarray
+    counts: np.ndarray
+    n_rows: tuple  # training, validation, test rows with a target
+    order: list | None
+    valid_frame: object
+
+
+def _prepare(args, table, source: str, out: Output, progress: PassProgress) -> Prepared:
+    """Type the columns on a sample, hold rows out, fit the preprocessing in one pass."""
+    from ..data.columns import plan_columns
     from ..stream import split
-    from ..stream.files import open_table
-    from ..stream.fit import encoder, fit_stream, label_binarizer, streamed_objective
     from ..stream.rows import Rows, Split, scan
-    from ..stream.source import StreamSource
     from ..stream.stats import TableStats, fitted_preprocessor
     from .scoring import target_order
-    from .train import Run, make_estimator, note_dropped, validation_metrics, validation_table
+    from .train import note_dropped, validation_table
+
+    sample = table.sample(PLAN_ROWS, np.random.default_rng([args.seed, 1]))
+    note_header(sample, args, source, out)
+    target = choose_target(sample, args.target, source, out)
+    valid_frame = validation_table(args, target)
+    args.early_stopping_auto = args.early_stopping is None
+    defaults.resolve(args, round(table.n_rows * (1 - args.test_fraction)), out)
+    if args.test_fraction == 0:
+        out.note("--test-fraction 0: the metrics below are on the training data.")
+    val_fraction = 0.0 if args.solver == "lbfgs" else args.validation_fraction
+    rows = Rows(
+        table,
+        target,
+        Split(args.seed, args.test_fraction, val_fraction),
+        functools.partial(target_labels, source=source),
+    )
+    options = column_options(args)
+    plan = plan_columns(sample.loc[sample[target].notna()], target, source, options)
+    order = target_order(sample[target])
+    del sample
+    _release()
+    progress.start("statistics")
+    try:
+        found = scan(rows, TableStats(plan, np.random.default_rng([args.seed, 2])), progress.group)
+    finally:
+        progress.close()
+    pre = fitted_preprocessor(found.stats, target, options, source)
+    found.stats = None  # the median samples: freed before training
+    note_dropped(pre.plan.dropped, out)
+    for note in pre.plan.notes:
+        out.note(note)
+    if found.missing_target:
+        out.note(f"dropped {found.missing_target} row(s) whose target {target!r} is missing.")
+    n_rows = tuple(sum(found.labels[r].values()) for r in (0, 1, 2))
+    out.note(
+        f"held out by a hash of the row number: {n_rows[2]:,} test and {n_rows[1]:,} "
+        f"validation rows; training on {n_rows[0]:,} rows."
+    )
+    fit_counts = found.labels[split.TRAIN] + found.labels[split.VALIDATION]
+    classes, counts = _classes(fit_counts, target, source)
+    return Prepared(target, rows, pre, classes, counts, n_rows, order, valid_frame)
+
+
+def _shuffle_note(args, source: str, groups: int, buffer: int, n_train: int, out) -> None:
+    if args.solver != "lbfgs" and buffer < n_train and groups < FEW_GROUPS:
+        out.note(
+            f"{source} has {groups} row group(s): each epoch shuffles their order and "
+            f"mixes rows within the {buffer:,}-row buffer only. For a better shuffle, "
+            "write the file with more, smaller row groups (e.g. 100,000 rows)."
+        )
+
+
+def _train(args, table, prep: Prepared, source: str, out: Output, progress: PassProgress):
+    """Fit the network on the training rows: ``(estimator, seconds, interruption)``."""
+    from ..stream import split
+    from ..stream.fit import encoder, fit_stream, label_binarizer
+    from ..stream.source import StreamSource
+    from .train import make_estimator
+
+    rows, pre, groups, n_train = prep.rows, prep.pre, table.n_groups, prep.n_rows[0]
+    bar = ProgressBar(enabled=False if args.quiet else None)
+    estimator = make_estimator(args, bar, out, hold_out=False)
+    encode = encoder(label_binarizer(prep.classes), estimator.label_smoothing)
+    width, n_out = len(pre.feature_names_out), encode(prep.classes[:1]).shape[1]
+
+    def load(g):
+        return (p[:3] for p in rows.pieces(g, (split.TRAIN,), encode, pre, source))
+
+    lbfgs = args.solver == "lbfgs"
+    buffer = 1 if lbfgs else buffer_rows(args, n_train, (width + n_out + 1) * 4, out)
+    _shuffle_note(args, source, groups, buffer, n_train, out)
+    stream = StreamSource(
+        groups,
+        load,
+        n_train,
+        args.batch_size,
+        buffer,
+        (width, n_out, False),
+        on_group=progress.group,
+    )
+    passes = []
+
+    def blocks():  # lbfgs: one pass over the training rows per evaluation
+        passes.append(1)
+        progress.start("lbfgs evaluation")
+        try:
+            for g in range(groups):
+                yield from load(g)
+                progress.group(g)
+        finally:
+            progress.close()
+
+    objective = functools.partial(_objective, blocks=blocks) if lbfgs else None
+    validation = _validation(rows, groups, encode, pre, source, prep.n_rows[1], args.memory)
+    fit = functools.partial(
+        fit_stream,
+        estimator,
+        EpochSource(stream, progress),
+        prep.classes,
+        prep.counts,
+        width,
+        validation,
+        objective,
+    )
+    del stream  # the shuffle buffer lives in ``fit`` only: freed when it returns
+    seconds, interrupted = fit_with_notes(fit, estimator, bar, out)
+    read = n_train * (len(passes) if lbfgs else max(estimator.n_iter_, 1))
+    unit = f"{len(passes)} evaluations" if lbfgs else "the epochs"
+    out.note(
+        f"trained in {seconds:.1f} s: {read:,} rows read in {unit} "
+        f"({read / max(seconds, 1e-9):,.0f} rows/s)."
+    )
+    return estimator, seconds, interrupted
+
+
+def _objective(net, alpha, blocks):
+    from ..stream.fit import streamed_objective
+
+    return streamed_objective(net, alpha, blocks)
+
+
+def _scored_rows(args, table, prep: Prepared, out: Output):
+    """The rows the metrics are on, at most :data:`MAX_SCORED_ROWS` (a uniform share).
+
+    The test rows; every row with a target under ``--test-fraction 0``.
+    """
+    from ..stream.rows import Rows, Split
+
+    how = prep.rows.how
+    if args.test_fraction == 0:
+        how, n = Split(args.seed, 1.0, 0.0), sum(prep.n_rows)
+    else:
+        n = prep.n_rows[2]
+    if n > MAX_SCORED_ROWS:
+        how = Split(how.seed, how.test_fraction, how.validation_fraction, MAX_SCORED_ROWS / n)
+        out.note(f"the metrics are on a uniform sample of about {MAX_SCORED_ROWS:,} rows.")
+    return Rows(table, prep.target, how, prep.rows.labels)
+
+
+def train_and_score(args, out: Output):
+    """Read in row groups, fit the preprocessing and the network, score: a ``Run``."""
+    from ..stream.files import open_table
+    from .train import Run, validation_metrics
 
     check_options(args)
     source = str(args.data)
@@ -343,137 +430,25 @@ def train_and_score(args, out: Output):
             f"streaming {source}: {table.n_rows:,} rows in {table.n_groups:,} row groups, "
             f"--memory {human(args.memory)}."
         )
-        sample = table.sample(PLAN_ROWS, np.random.default_rng([args.seed, 1]))
-        note_header(sample, args, source, out)
-        target = choose_target(sample, args.target, source, out)
-        valid_frame = validation_table(args, target)
-        args.early_stopping_auto = args.early_stopping is None
-        defaults.resolve(args, round(table.n_rows * (1 - args.test_fraction)), out)
-        val_fraction = 0.0 if args.solver == "lbfgs" else args.validation_fraction
-        if args.test_fraction == 0:
-            out.note("--test-fraction 0: the metrics below are on the training data.")
-        how = Split(args.seed, args.test_fraction, val_fraction)
-        labels = lambda series: target_labels(series, source)  # noqa: E731
-        rows = Rows(table, target, how, labels)
-        from ..data.columns import plan_columns
-
-        plan = plan_columns(
-            sample.loc[sample[target].notna()], target, source, column_options(args)
-        )
-        order = target_order(sample[target])
-        del sample
-        _release()
         progress = PassProgress(not args.quiet, table.group_rows)
-        progress.start("statistics")
-        try:
-            found = scan(
-                rows, TableStats(plan, np.random.default_rng([args.seed, 2])), progress.group
-            )
-        finally:
-            progress.close()
-        pre = fitted_preprocessor(found.stats, target, column_options(args), source)
-        found.stats = None  # the median samples: freed before training
-        note_dropped(pre.plan.dropped, out)
-        for note in pre.plan.notes:
-            out.note(note)
-        if found.missing_target:
-            out.note(f"dropped {found.missing_target} row(s) whose target {target!r} is missing.")
-        n_train, n_val, n_test = (sum(found.labels[r].values()) for r in (0, 1, 2))
-        fit_counts = found.labels[split.TRAIN] + found.labels[split.VALIDATION]
-        classes, counts = _classes(fit_counts, target, source)
-        out.note(
-            f"held out by a hash of the row number: {n_test:,} test and {n_val:,} validation "
-            f"rows; training on {n_train:,} rows."
+        prep = _prepare(args, table, source, out, progress)
+        estimator, seconds, interrupted = _train(args, table, prep, source, out, progress)
+        scored = _scored_rows(args, table, prep, out)
+        y_test, proba = _score(estimator, scored, table.n_groups, prep.pre, source, out)
+        priors = (prep.counts / prep.counts.sum()).tolist()
+        metrics = classification_metrics(y_test, proba, estimator.classes_, priors, prep.order)
+        valid = validation_metrics(
+            args, prep.valid_frame, prep.pre, estimator, prep.target, out, priors, prep.order
         )
-        if n_test > MAX_SCORED_ROWS:
-            how = Split(
-                how.seed, how.test_fraction, how.validation_fraction, MAX_SCORED_ROWS / n_test
-            )
-            rows.how = how
-            out.note(f"the metrics are on a uniform sample of about {MAX_SCORED_ROWS:,} test rows.")
-        if args.test_fraction == 0:  # scored on the training rows
-            rows_scored = Rows(table, target, Split(args.seed, 1.0, 0.0), labels)
-        else:
-            rows_scored = rows
-
-        bar = ProgressBar(enabled=False if args.quiet else None)
-        estimator = make_estimator(args, bar, out, hold_out=False)
-        encode = encoder(label_binarizer(classes), estimator.label_smoothing)
-        width = len(pre.feature_names_out)
-        n_out = encode(classes[:1]).shape[1]
-        groups = table.n_groups
-
-        def load(g):
-            return (p[:3] for p in rows.pieces(g, (split.TRAIN,), encode, pre, source))
-
-        row_bytes = (width + n_out + 1) * 4
-        buffer = buffer_rows(args, n_train, row_bytes, out) if args.solver != "lbfgs" else 1
-        if args.solver != "lbfgs" and buffer < n_train and groups < FEW_GROUPS:
-            out.note(
-                f"{source} has {groups} row group(s): each epoch shuffles their order and "
-                f"mixes rows within the {buffer:,}-row buffer only. For a better shuffle, "
-                f"write the file with more, smaller row groups (e.g. 100,000 rows)."
-            )
-        stream = StreamSource(
-            groups,
-            load,
-            n_train,
-            args.batch_size,
-            buffer,
-            (width, n_out, False),
-            on_group=progress.group,
-        )
-        objective, passes = None, []
-        if args.solver == "lbfgs":
-
-            def blocks():
-                passes.append(1)
-                progress.start("lbfgs evaluation")
-                try:
-                    for g in range(groups):
-                        yield from load(g)
-                        progress.group(g)
-                finally:
-                    progress.close()
-
-            objective = lambda net, alpha: streamed_objective(net, alpha, blocks)  # noqa: E731
-        validation = _validation(rows, groups, encode, pre, source, n_val, args.memory)
-        fit = functools.partial(
-            fit_stream,
-            estimator,
-            EpochSource(stream, progress),
-            classes,
-            counts,
-            width,
-            validation,
-            objective,
-        )
-        del stream
-        seconds, interrupted = fit_with_notes(
-            fit,
-            estimator,
-            bar,
-            out,
-        )
-        read = n_train * (len(passes) if passes else max(estimator.n_iter_, 1))
-        unit = f"{len(passes)} evaluations" if passes else "the epochs"
-        out.note(
-            f"trained in {seconds:.1f} s: {read:,} rows read in {unit} "
-            f"({read / max(seconds, 1e-9):,.0f} rows/s)."
-        )
-        del fit  # the shuffle buffer: freed before scoring
-        y_test, proba = _score(estimator, rows_scored, groups, pre, source, out)
-        priors = (counts / counts.sum()).tolist()
-        metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)
-        valid = validation_metrics(args, valid_frame, pre, estimator, target, out, priors, order)
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
+    n_fit = prep.n_rows[0] + prep.n_rows[1]
     return Run(
         source,
-        target,
-        pre,
+        prep.target,
+        prep.pre,
         estimator,
         seconds,
-        n_train + n_val,
+        n_fit,
         evaluated_on,
         metrics,
         valid,
