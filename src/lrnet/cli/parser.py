@@ -233,7 +233,7 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--decimal",
         choices=(".", ","),
-        help="decimal mark of numbers: with ',' a '.' separates thousands (1.234,5); "
+        help="decimal mark of numbers: with ',' a '.' separates thousands (1.234,5) "
         "(default: detected per text column; predict and evaluate: as in training)",
     )
     group.add_argument(
