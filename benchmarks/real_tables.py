@@ -12,7 +12,7 @@ standard scaling; text: most-frequent imputation + one-hot, ``handle_unknown='ig
 HistGradientBoostingClassifier(), fitted on the same 80% and scored on the same 20%.  Obvious
 ID columns are dropped for everyone.  Every fit runs in its own subprocess: its time is the
 wall time of the whole process (imports and reading included) and its memory the peak RSS
-(``os.wait4``).
+(``/usr/bin/time -f %M``, else ``os.wait4``).
 
 Usage::
 
@@ -32,6 +32,7 @@ import os
 import pickle
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -202,15 +203,23 @@ def run_child(cmd: list[str], folder: Path, tag: str, timeout: float) -> dict:
     """Run ``cmd``; return rc, wall seconds, peak RSS (MB), stdout and the last stderr line."""
     out, err = folder / f"{tag}.out", folder / f"{tag}.err"
     env = dict(os.environ, MPLCONFIGDIR=str(folder / "mpl"), ORT_DISABLE_TELEMETRY="1")
+    # ru_maxrss of a child forked from this process starts at this process's RSS (Linux keeps
+    # the pre-exec high-water mark), so /usr/bin/time, itself small, forks the command.
+    rss = folder / f"{tag}.rss"
+    timer = shutil.which("time", path="/usr/bin:/bin")
+    if timer:
+        cmd = [timer, "-f", "%M", "-o", str(rss)] + cmd
     t0 = time.perf_counter()
     with open(out, "w") as fo, open(err, "w") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env, cwd=folder)
+        proc = subprocess.Popen(
+            cmd, stdout=fo, stderr=fe, env=env, cwd=folder, start_new_session=True
+        )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() - t0 > timeout:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # the command under /usr/bin/time too
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.02)
@@ -225,10 +234,18 @@ def run_child(cmd: list[str], folder: Path, tag: str, timeout: float) -> dict:
     return {
         "rc": proc.returncode,
         "seconds": wall,
-        "peak_mb": usage.ru_maxrss / 1024,
+        "peak_mb": peak_kb(rss, usage) / 1024,
         "stdout": out.read_text(errors="replace"),
         "error": error,
     }
+
+
+def peak_kb(rss: Path, usage) -> float:
+    """Peak RSS in KiB: /usr/bin/time's %M (last line of its file), else the wait4 figure."""
+    try:
+        return float(rss.read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return float(usage.ru_maxrss)
 
 
 def lrnet_exe() -> list[str]:
