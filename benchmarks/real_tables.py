@@ -214,15 +214,19 @@ def run_child(cmd: list[str], folder: Path, tag: str, timeout: float) -> dict:
         proc = subprocess.Popen(
             cmd, stdout=fo, stderr=fe, env=env, cwd=folder, start_new_session=True
         )
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - t0 > timeout:
-                os.killpg(proc.pid, signal.SIGKILL)  # the command under /usr/bin/time too
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() - t0 > timeout:
+                    os.killpg(proc.pid, signal.SIGKILL)  # the command under /usr/bin/time too
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.02)
+        except BaseException:  # Ctrl-C or SIGTERM: leave no fit running behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     lines = [ln for ln in err.read_text(errors="replace").splitlines() if ln.strip()]
@@ -283,6 +287,7 @@ def run_lrnet(info: dict, folder: Path, args) -> dict:
 
 def run_baseline(model: str, info: dict, folder: Path, args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", model, str(folder)]
+    cmd = cmd[:2] + ["--seed", str(args.seed)] + cmd[2:]
     res = run_child(cmd + [info["target"]], folder, model, args.timeout)
     if res["error"]:
         return {"error": res["error"]}
@@ -290,7 +295,7 @@ def run_baseline(model: str, info: dict, folder: Path, args) -> dict:
     return dict(got, seconds=res["seconds"], peak_mb=res["peak_mb"])
 
 
-def worker(model: str, folder: str, target: str) -> None:
+def worker(model: str, folder: str, target: str, seed: int) -> None:
     """Fit one scikit-learn pipeline on train.pkl, print its test metrics as JSON."""
     import pandas as pd
     from sklearn.compose import ColumnTransformer
@@ -328,8 +333,8 @@ def worker(model: str, folder: str, target: str) -> None:
     )
     clf = {
         "logreg": LogisticRegression(max_iter=1000),
-        "mlp": MLPClassifier(),
-        "hgb": HistGradientBoostingClassifier(),
+        "mlp": MLPClassifier(random_state=seed),
+        "hgb": HistGradientBoostingClassifier(random_state=seed),
     }[model]
     pipe = make_pipeline(pre, clf)
     with warnings.catch_warnings():
@@ -353,10 +358,13 @@ def fmt(x, spec):
 
 
 def render(results: list[dict], args, started: str) -> str:
+    import sklearn
+
     ok = [r for r in results if "error" not in r]
     lines = [
         f"# real tables: lrnet train defaults vs scikit-learn ({started} UTC)",
         "",
+        f"{source_state()}; scikit-learn {sklearn.__version__}; "
         f"seed {args.seed}; lrnet extra args: {args.lrnet_args or '(none)'}; "
         f"{os.cpu_count()} CPUs, load average at the end: "
         f"{', '.join(f'{v:.2f}' for v in os.getloadavg())} (a shared machine: the times are noisy)",
@@ -429,10 +437,28 @@ def render(results: list[dict], args, started: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def source_state() -> str:
+    """lrnet's version and the git commit it runs from (with '+changes' when modified)."""
+    import lrnet
+
+    def git(*a):
+        r = subprocess.run(["git", *a], cwd=HERE, capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = "+changes in src/" if git("status", "--porcelain", "--", "../src") else ""
+    return f"lrnet {lrnet.__version__}" + (f", commit {commit}{dirty}" if commit else "")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     if args.worker:
-        worker(*args.worker)
+        worker(*args.worker, seed=args.seed)
         return 0
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="lrnet-real-"))
