@@ -281,6 +281,7 @@ def run_lrnet(info: dict, folder: Path, args) -> dict:
         "peak_mb": max(fit["peak_mb"], ev["peak_mb"]),
         "epochs": tj.get("epochs"),
         "network": tj.get("info", {}).get("network"),
+        "dropped": tj.get("dropped_columns") or {},
         "warnings": (tj.get("metrics") or {}).get("warnings", []) + m.get("warnings", []),
     }
 
@@ -423,6 +424,13 @@ def render(results: list[dict], args, started: str) -> str:
     ]
     if notes:
         lines += ["", "lrnet warnings:"] + notes
+    dropped = [
+        f"- {r['table']}: {col} ({why})"
+        for r in ok
+        for col, why in r["models"].get("lrnet", {}).get("dropped", {}).items()
+    ]
+    if dropped:
+        lines += ["", "columns lrnet dropped (the baselines keep them):"] + dropped
     lr = [r["models"]["lrnet"] for r in ok if "seconds" in r["models"].get("lrnet", {})]
     lines += [
         "",
