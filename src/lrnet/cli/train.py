@@ -24,7 +24,7 @@ from ..errors import TrainingInterrupted
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
-from . import defaults
+from . import defaults, stream
 from .common import (
     check_classes,
     check_output_file,
@@ -507,7 +507,10 @@ def run(args, out: Output) -> int:
     """Run ``lrnet train``."""
     check_options(args)
     model_path, report_dir = output_paths(args, file_stem(args))
-    result = train_and_score(args, out)
+    if stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
+        result = stream.train_and_score(args, out)
+    else:
+        result = train_and_score(args, out)
     estimator = result.estimator
     title = f"Metrics on the {result.evaluated_on} ({result.target})"
     out.show(*metrics_tables(result.metrics, title))
