@@ -373,6 +373,7 @@ def test_capped_columns_export_to_onnx(tmp_path, capsys):
             lambda i, r: 1000 - np.repeat(np.arange(25), 2)[i[:40]],
             "ID-like: 20 integers in decreasing",
         ),
+        (lambda i, r: r.permutation(40) + 1000, "ID-like: 40 distinct integers filling the range"),
     ],
 )
 def test_id_like_values(values, reason):
@@ -389,6 +390,7 @@ def test_id_like_values(values, reason):
         lambda r: r.choice(["red", "green", "blue"], 40),  # a few categories
         lambda r: r.integers(0, 30, 40),  # unordered integers with repeats
         lambda r: np.repeat(np.arange(10), 4),  # ordered, but few values: a group
+        lambda r: r.integers(1_000, 2_000_000, 40),  # distinct counts (populations): numbers
     ],
 )
 def test_not_id_like(values):

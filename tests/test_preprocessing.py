@@ -33,7 +33,7 @@ def test_plan_sorts_and_drops_columns():
     assert plan.dropped == {
         "id": "ID-like name",
         "ticket": "ID-like: all 30 values are unique",
-        "order_no": "ID-like: all 30 values are unique",
+        "order_no": "ID-like: 30 integers in increasing order (a row number or counter)",
         "constant": "constant (always 5.0)",
     }
 

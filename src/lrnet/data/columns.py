@@ -3,9 +3,11 @@
 Text columns are read as a person means them: numbers written with a decimal comma,
 thousands separators or a percent sign are numbers (:mod:`lrnet.data.numbers`), dates
 and times become numeric date features (:mod:`lrnet.data.dates`).  Identifier-like
-columns are dropped: an ID-like name (``id``, ``user_id``, ``customerId``), all values
-unique, text with nearly a value per row, UUID or hash values, integers in increasing
-order with many values.
+columns are dropped: an ID-like name (``id``, ``user_id``, ``customerId``), text with all
+values unique or nearly a value per row, UUID or hash values, integers in increasing
+order with many values, and distinct integers that fill their range (shuffled row
+numbers).  Distinct integers spread over a wider range (counts, populations, amounts)
+are kept as numbers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ MIN_ID_ROWS = 20
 ID_SHARE = 0.9
 #: integers in increasing (or decreasing) order with this share of distinct values are a counter
 COUNTER_SHARE = 0.5
+#: distinct integers, one per row, within a range this many times their count are row
+#: numbers in shuffled order; unique integers spread wider (populations, amounts) are kept
+PERMUTATION_SPAN = 1.5
 #: UUIDs and hex digests (MD5, SHA, ...)
 UUID = re.compile(
     r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$|^[0-9a-f]{16,}$"
@@ -155,8 +160,10 @@ def drop_reason(series: pd.Series, kind: str) -> str | None:
         return None
     if looks_like_id_name(str(series.name)):
         return "ID-like name"
-    if len(series) >= MIN_ID_ROWS and n_unique == len(series) and not series.hasnans:
-        return f"ID-like: all {len(series)} values are unique"
+    integers = types.is_integer_dtype(series.dtype)
+    if len(series) >= MIN_ID_ROWS and n_unique == len(series) and not integers:
+        if not series.hasnans:
+            return f"ID-like: all {len(series)} values are unique"
     return _id_values(series) if len(series) >= MIN_ID_ROWS else None
 
 
@@ -169,6 +176,12 @@ def _id_values(series: pd.Series) -> str | None:
         ordered = present.is_monotonic_increasing or present.is_monotonic_decreasing
         if ordered and distinct >= COUNTER_SHARE * len(present):
             return f"ID-like: {distinct:,} integers in {order} order (a row number or counter)"
+        span = int(present.max()) - int(present.min()) + 1 if distinct else 0
+        if distinct == len(series) and span <= PERMUTATION_SPAN * distinct:
+            return (
+                f"ID-like: {distinct:,} distinct integers filling the range "
+                f"{present.min()}..{present.max()} (shuffled row numbers)"
+            )
         return None
     if present.empty or present.dtype == bool:
         return None
