@@ -154,3 +154,17 @@ def test_malformed_plain_data_is_rejected(table, edit, message):
     edit(spec)
     with pytest.raises(ValueError, match=message):
         Preprocessor.from_dict(spec, "m.lrnet")
+
+
+@pytest.mark.parametrize("gaps", [1, 5, 50])
+def test_missing_value_indicators_stay_zero_or_one(gaps):
+    # a standardised indicator of a rare gap is huge (about 16.6 for 1 gap in 275 rows)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=275)
+    x[:gaps] = np.nan
+    frame = pd.DataFrame({"x": x, "z": rng.normal(size=275), "y": [0, 1] * 137 + [0]})
+    pre = Preprocessor.fit(frame, "y")
+    out = pre.transform(frame)
+    assert out.shape[1] == 3  # x, z and x's indicator
+    np.testing.assert_array_equal(out[:, 2], np.isnan(x).astype(out.dtype))
+    assert abs(out[:, 1].mean()) < 1e-6 and out[:, 1].std() == pytest.approx(1, rel=1e-5)

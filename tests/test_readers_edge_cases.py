@@ -201,7 +201,7 @@ def test_duplicate_csv_columns_are_refused_not_renamed(tmp_path):
 
 
 def oops_file(tmp_path):
-    """:func:`make_table`'s CSV with the text 'oops' in the numeric column x1 of row 150 (line 152)."""
+    """:func:`make_table`'s CSV, the text 'oops' in column x1 of row 150 (line 152)."""
     table = make_table()
     table["x1"] = table["x1"].astype(object)
     table.loc[150, "x1"] = "oops"

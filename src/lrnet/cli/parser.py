@@ -382,8 +382,7 @@ def _add_network_options(net) -> None:
         "--alpha",
         type=or_auto(nonnegative_float),
         default=None,
-        help="L2 penalty, or 'auto': 0.001 below 10,000 training rows, else 0.0001 "
-        "(default: auto)",
+        help="L2 penalty, or 'auto': 0.001 below 10,000 training rows, else 0.0001 (default: auto)",
     )
     net.add_argument(
         "--early-stopping",

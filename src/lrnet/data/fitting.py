@@ -25,7 +25,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
 from .columns import ColumnPlan
-from .transform import as_numeric, as_strings, build_transformer
+from .transform import as_numeric, as_strings, binary_indicators, build_transformer
 
 #: the size of one block of float64 values when a transformer is fitted or applied in
 #: blocks of rows (scikit-learn makes a few copies of it)
@@ -85,13 +85,14 @@ def _structure(plan: ColumnPlan, medians, missing, cat_pipeline) -> pd.DataFrame
 
 
 def _fit_scaler(frame: pd.DataFrame, plan: ColumnPlan, imputer, source: str) -> StandardScaler:
-    """A ``StandardScaler`` fitted over blocks of imputed rows (indicators included)."""
+    """A ``StandardScaler`` fitted over blocks of imputed rows; the indicators stay 0/1."""
     scaler = StandardScaler()
     step = block_rows(2 * len(plan.numeric))  # the values and their indicators
     for start in range(0, len(frame), step):
         block = numeric_block(frame.iloc[start : start + step], plan.numeric, source)
         # with names, as the imputer was fitted through the ColumnTransformer
         scaler.partial_fit(imputer.transform(pd.DataFrame(block, columns=plan.numeric)))
+    binary_indicators(scaler.mean_, scaler.var_, scaler.scale_, len(plan.numeric))
     return scaler
 
 

@@ -37,7 +37,8 @@ def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTrans
     Parameters
     ----------
     numeric : list of str
-        Columns imputed with their median (plus missing-value indicators) and standardised.
+        Columns imputed with their median (plus missing-value indicators) and standardised;
+        once fitted, :func:`binary_indicators` leaves the indicators 0/1.
     categorical : list of str
         Columns imputed with their most frequent value (plus indicators) and one-hot encoded.
 
@@ -60,6 +61,20 @@ def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTrans
         ]
         parts.append(("cat", Pipeline(steps), list(categorical)))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def binary_indicators(mean: np.ndarray, var: np.ndarray, scale: np.ndarray, n_values: int):
+    """Leave the missing-value indicators 0/1: the scaler's statistics past ``n_values``.
+
+    The numeric imputer's output is the ``n_values`` columns, then one indicator per
+    column that had gaps.  Standardising an indicator makes a rare gap huge: a column
+    missing in 1 row of 275 scales to about 16.6 there, and one test row missing every
+    measurement got a log-loss of 5.6 (palmerpenguins).  Like the one-hot columns, the
+    indicators stay 0/1: mean 0, variance and scale 1.  Modifies the arrays in place.
+    """
+    mean[n_values:] = 0.0
+    var[n_values:] = 1.0
+    scale[n_values:] = 1.0
 
 
 def prepare_frame(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -> pd.DataFrame:

@@ -41,7 +41,7 @@ from ..data.columns import ColumnOptions, ColumnPlan
 from ..data.preprocessing import Preprocessor
 from ..data.readers import DataError
 from ..data.spec import _rebuild  # the rebuild of a model file: fitted from statistics
-from ..data.transform import as_numeric, as_strings, check_scales
+from ..data.transform import as_numeric, as_strings, binary_indicators, check_scales
 
 #: values kept per numeric column for its median
 MEDIAN_SAMPLE = 100_000
@@ -267,6 +267,8 @@ def fitted_preprocessor(
         keep = [nums.columns.index(name) for name in plan.numeric]
         medians = nums.medians()[keep]
         missing, mean, var, n = _subset(nums, keep).scaler_moments(medians)
+        scale = _scale(var, mean, n)
+        binary_indicators(mean, var, scale, len(plan.numeric))
         num = {
             "columns": list(plan.numeric),
             "missing": missing,
@@ -274,7 +276,7 @@ def fitted_preprocessor(
             "medians": medians,
             "mean": mean,
             "var": var,
-            "scale": _scale(var, mean, n),
+            "scale": scale,
         }
     if plan.categorical:
         counts = [cats.counts[name] for name in plan.categorical]
