@@ -166,6 +166,7 @@ def _cli(tmp_path, *args):
         "16",
         "--no-report",
         "--quiet",
+        "--no-refit",  # a checkpointed run is not refitted: the same model as a plain run
         *args,
     ]
 

@@ -60,7 +60,9 @@ def _table(path, rows=400, seed=0):
 def _train(tmp_path, capsys, *args):
     data = _table(tmp_path / "t.csv")
     out = tmp_path / "m.lrnet"
-    code = main(["train", str(data), "--target", "y", "--out", str(out), "--no-report", *args])
+    # --no-refit: the model file is the scored fit, whose early stopping is tested here
+    argv = ["train", str(data), "--target", "y", "--out", str(out), "--no-report", "--no-refit"]
+    code = main([*argv, *args])
     return code, capsys.readouterr().err, out
 
 

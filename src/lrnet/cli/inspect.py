@@ -85,6 +85,17 @@ def metrics_summary(metadata: dict) -> tuple[str, str] | None:
     return label, text if len(text) <= 80 else text[:77] + "..."
 
 
+def refit_text(metadata: dict) -> str | None:
+    """What ``lrnet train --refit`` recorded, as a line; None when not refitted."""
+    refit = metadata.get("refit")
+    if not isinstance(refit, dict) or not all(_number(refit.get(k)) for k in ("rows", "epochs")):
+        return None
+    return (
+        f"on all {int(refit['rows']):,} rows for {int(refit['epochs'])} epochs after "
+        "scoring; the metrics are of the model fitted without the held-out rows"
+    )
+
+
 def json_safe(value):
     """``value`` as strict JSON data: non-finite floats become null, keys strings."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -218,6 +229,9 @@ def run(args, out: Output) -> int:
     metrics = metrics_summary(info["metadata"])
     if metrics:
         overview[metrics[0]] = metrics[1]
+    refitted = refit_text(info["metadata"])
+    if refitted:
+        overview["refit"] = refitted
     if info["temperature"] is not None:
         overview["calibration"] = f"temperature scaling, T = {info['temperature']:.4g}"
     params = ", ".join(f"{k}={v!r}" for k, v in info["params"].items())

@@ -398,6 +398,15 @@ def _add_network_options(net) -> None:
         metavar="N",
         help="epochs without a better validation log-loss before early stopping (default: 10)",
     )
+    net.add_argument(
+        "--refit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after scoring the model on the test split, fit it again on every row (training, "
+        "validation and test) and save that one, as scikit-learn's GridSearchCV(refit=True) "
+        "does: with early stopping, for twice the best epoch count under a cosine-decaying "
+        "learning rate; the metrics stay those of the scored model (default: on)",
+    )
     _add_training_extras(net)
     net.add_argument(
         "--seed",

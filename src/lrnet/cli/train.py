@@ -24,7 +24,7 @@ from ..errors import TrainingInterrupted
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
-from . import defaults, stream
+from . import defaults, refit, stream
 from .common import (
     check_classes,
     check_output_file,
@@ -368,6 +368,10 @@ class Run:
     valid: dict | None
     interrupted: TrainingInterrupted | None = None
     calibration: dict | None = None
+    #: the scored fit's epochs and history (its learning curves); the refit's are the model's
+    scored_epochs: int | None = None
+    scored_history: list | None = None
+    refit: refit.Refit | None = None
 
     def info(self, model_path: Path) -> dict:
         """Key facts, shown at the top of the report."""
@@ -380,9 +384,25 @@ class Run:
             "input columns": f"{len(plan.numeric)} numeric, {len(plan.categorical)} "
             f"categorical, {len(plan.dropped)} dropped",
             "network": network_summary(est),
-            "solver": f"{est.solver}, {est.n_iter_} epochs, {self.seconds:.2f} s",
+            "solver": f"{est.solver}, {self.epochs_scored} {self.unit}s, {self.seconds:.2f} s",
+            **({"refit": self.refit.describe()} if self.refit else {}),
             **calibration_info(self.calibration),
         }
+
+    @property
+    def unit(self) -> str:
+        """What one pass of the solver is called."""
+        return "iteration" if self.estimator.solver == "lbfgs" else "epoch"
+
+    @property
+    def epochs_scored(self) -> int:
+        """The epochs of the model the metrics describe."""
+        return self.estimator.n_iter_ if self.scored_epochs is None else self.scored_epochs
+
+    @property
+    def history(self) -> list:
+        """The learning curves of the scored fit (with its validation scores)."""
+        return self.estimator.history_ if self.scored_history is None else self.scored_history
 
     def metadata(self) -> dict:
         """What the model file records about its training."""
@@ -397,6 +417,7 @@ class Run:
             "class_priors": self.metrics["baseline"]["priors"],  # of the training rows
             "class_order": self.metrics["classes"],
             "calibration": self.calibration,
+            "refit": None if self.refit is None else self.refit.as_dict(),
             "interrupted": None
             if self.interrupted is None
             else {
@@ -469,13 +490,14 @@ def train_and_score(args, out: Output) -> Run:
             f"{source}: no test row has a class seen in training: the classes of "
             f"{target!r} are too rare to split. Use more rows per class, or --test-fraction 0."
         )
-    proba = estimator.predict_proba(pre.transform(test_frame, source))
+    X_test = pre.transform(test_frame, source)
+    proba = estimator.predict_proba(X_test)
     priors = list(class_priors(y_train, estimator.classes_).values())
     order = target_order(test_frame[target])  # the dtype's order, as in the whole table
     metrics = classification_metrics(y_test, proba, estimator.classes_, priors, order)
     valid = validation_metrics(args, valid_frame, pre, estimator, target, out, priors, order)
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
-    return Run(
+    run = Run(
         source,
         target,
         pre,
@@ -488,6 +510,16 @@ def train_and_score(args, out: Output) -> Run:
         interrupted,
         calibration,
     )
+    why = refit.skipped(args, interrupted is not None, bool(args.test_fraction) or hold_out)
+    if why:
+        out.note(why)
+    elif why is None:
+        X_all, y_all = X_train, y_fit
+        if args.test_fraction:
+            X_all, y_all = np.concatenate([X_train, X_test]), np.concatenate([y_fit, y_test])
+        run.scored_epochs, run.scored_history = estimator.n_iter_, estimator.history_
+        run.estimator, run.refit = refit.refit(estimator, X_all, y_all, args, out)
+    return run
 
 
 def refuse_worse_than_priors(args, model_path: Path, metrics: dict, evaluated_on: str) -> None:
@@ -509,6 +541,8 @@ def run(args, out: Output) -> int:
     model_path, report_dir = output_paths(args, file_stem(args))
     if stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
         result = stream.train_and_score(args, out)
+        if args.refit:
+            out.note("--stream: the model is not refitted on every row (--refit needs memory).")
     else:
         result = train_and_score(args, out)
     estimator = result.estimator
@@ -526,13 +560,12 @@ def run(args, out: Output) -> int:
     with staging() as stage:
         estimator.save(model_path, preprocessing=result.preprocessor, metadata=result.metadata())
         if report_dir is not None:
-            unit = "iteration" if estimator.solver == "lbfgs" else "epoch"
             report = write_report(
                 report_dir,
                 result.metrics,
-                estimator.history_,
+                result.history,
                 result.info(model_path),
-                unit,
+                result.unit,
                 result.evaluated_on,
             )
         stage.commit()
@@ -547,7 +580,8 @@ def run(args, out: Output) -> int:
             "info": result.info(model_path),
             "dropped_columns": result.preprocessor.plan.dropped,
             "training_seconds": result.seconds,
-            "epochs": estimator.n_iter_,
+            "epochs": result.epochs_scored,
+            "refit": None if result.refit is None else result.refit.as_dict(),
             "metrics": result.metrics,
             "validation_metrics": result.valid,
             "interrupted": result.metadata()["interrupted"],
