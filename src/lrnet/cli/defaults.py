@@ -15,6 +15,9 @@ unless the option is given:
 - **batch size** (``--batch-size auto``): 32 rows below 2,000 training rows, 64 below
   10,000, 128 below 50,000, 256 above: small tables get more, noisier steps per epoch.
 - **L2 penalty** (``--alpha auto``): 1e-3 below 10,000 training rows, else 1e-4.
+- **refit** (``--refit``, on by default): once the scored model has been tested, the
+  same settings are fitted again on every row, training, validation and test, and that
+  model is saved (:mod:`lrnet.cli.refit`).
 """
 
 from __future__ import annotations
