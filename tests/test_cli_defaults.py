@@ -73,13 +73,45 @@ def test_defaults_are_stated_and_stop_early(tmp_path, capsys, monkeypatch):
     assert (
         "defaults for 320 training rows: 80 validation rows (25.0%), early stopping on the "
         "validation log-loss (patience 10 epochs, best weights kept), batch size 32, at most "
-        "300 epochs, alpha 0.001." in err
+        "300 epochs, alpha chosen on the validation split from 0.001, 0.01, 0.1." in err
     )
     est = lrnet.load(out).estimator
-    assert est.n_iter_ < 300 and est.alpha == 1e-3 and est.batch_size == 32
+    assert est.n_iter_ < 300 and est.alpha in defaults.ALPHA_GRID and est.batch_size == 32
     losses = [h["validation_loss"] for h in est.history_]
     best = int(np.argmin(losses))
     assert est.n_iter_ - (best + 1) == 10  # patience ran out
+
+
+def test_alpha_is_chosen_on_the_validation_split(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    code, err, out = _train(tmp_path, capsys)
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if "chosen on the validation log-loss (" in x)
+    tried = dict(p.split(": ") for p in line.split("(")[1].rstrip(").").split(", "))
+    assert [float(a) for a in tried] == list(defaults.ALPHA_GRID)
+    losses = {float(a): float(v) for a, v in tried.items()}
+    est = lrnet.load(out).estimator
+    assert est.alpha == min(losses, key=losses.get)  # the first of equal losses
+    assert line.startswith(f"note: alpha {est.alpha:g} chosen")
+
+
+@pytest.mark.parametrize(
+    "extra, alpha",
+    [
+        (("--alpha", "0.05"), "alpha 0.05"),  # given: one fit
+        (("--no-early-stopping",), "alpha 0.001"),  # nothing to choose on
+        (("--checkpoint-every", "50"), "alpha 0.001"),  # one fit per checkpointed run
+    ],
+)
+def test_alpha_is_not_searched(tmp_path, capsys, monkeypatch, extra, alpha):
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    monkeypatch.chdir(tmp_path)
+    code, err, out = _train(tmp_path, capsys, "--epochs", "5", *extra)
+    assert code == 0, err
+    assert "chosen on the validation" not in err
+    assert lrnet.load(out).estimator.alpha == float(alpha.split()[1])
+    if "--alpha" not in extra:
+        assert f"{alpha}." in err
 
 
 def test_no_validation_split_means_no_early_stopping(tmp_path, capsys, monkeypatch):

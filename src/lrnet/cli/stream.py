@@ -285,7 +285,7 @@ def _prepare(args, table, source: str, out: Output, progress: PassProgress) -> P
     target = choose_target(sample, args.target, source, out)
     valid_frame = validation_table(args, target)
     args.early_stopping_auto = args.early_stopping is None
-    defaults.resolve(args, round(table.n_rows * (1 - args.test_fraction)), out)
+    defaults.resolve(args, round(table.n_rows * (1 - args.test_fraction)), out, search=False)
     if args.test_fraction == 0:
         out.note("--test-fraction 0: the metrics below are on the training data.")
     val_fraction = 0.0 if args.solver == "lbfgs" else args.validation_fraction

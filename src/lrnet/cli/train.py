@@ -213,15 +213,55 @@ def make_estimator(
         **training_extras(args, out),
     )
     if "callbacks" in estimator.get_params():
-        callbacks = [progress]
-        if hold_out:
-            callbacks.append(HoldOutValidation())
-        if args.early_stopping:  # on the validation log-loss, keeping the best epoch
-            callbacks.append(
-                EarlyStopping("validation_loss", patience=args.patience, restore_best_weights=True)
-            )
-        estimator.set_params(callbacks=callbacks)
+        estimator.set_params(callbacks=training_callbacks(args, progress, hold_out))
     return estimator
+
+
+def training_callbacks(args, progress: ProgressBar, hold_out: bool) -> list[Callback]:
+    """The progress display, the held-out validation and early stopping, as chosen."""
+    callbacks = [progress]
+    if hold_out:
+        callbacks.append(HoldOutValidation())
+    if args.early_stopping:  # on the validation log-loss, keeping the best epoch
+        callbacks.append(
+            EarlyStopping("validation_loss", patience=args.patience, restore_best_weights=True)
+        )
+    return callbacks
+
+
+def best_validation_loss(estimator: LRNClassifier) -> float:
+    """The lowest validation log-loss of the fit (its kept weights'), inf without one."""
+    losses = [h.get("validation_loss") for h in estimator.history_]
+    losses = [v for v in losses if v is not None and np.isfinite(v)]
+    return min(losses, default=float("inf"))
+
+
+def fit_choosing_alpha(args, estimator, X, y, progress, out: Output):
+    """Fit once per ``args.alpha_grid`` penalty; keep the lowest validation log-loss.
+
+    Returns what :func:`fit` does, for the kept estimator (the seconds of all fits).
+    A Ctrl-C ends the search: the best fit so far, or the interrupted one if none ended.
+    """
+    seconds, tried, best = 0.0, [], None
+    for alpha in args.alpha_grid:
+        if best is not None:  # the first uses the estimator (and bar) made for the run
+            progress = ProgressBar(enabled=False if args.quiet else None)
+            params = estimator.get_params(deep=False)
+            params.update(alpha=alpha, callbacks=training_callbacks(args, progress, True))
+            estimator = type(estimator)(**params)
+        else:
+            estimator.set_params(alpha=alpha)
+        took, interrupted = fit(estimator, X, y, progress, out)
+        seconds += took
+        if interrupted is not None:
+            return (estimator, seconds, interrupted) if best is None else (best, seconds, None)
+        tried.append((alpha, best_validation_loss(estimator)))
+        if best is None or tried[-1][1] < best_validation_loss(best):
+            best = estimator
+    shown = ", ".join(f"{a:g}: {v:.4f}" for a, v in tried)
+    out.note(f"alpha {best.alpha:g} chosen on the validation log-loss ({shown}).")
+    args.alpha = best.alpha
+    return best, seconds, None
 
 
 def fit(
@@ -480,9 +520,14 @@ def train_and_score(args, out: Output) -> Run:
         point = Checkpoint(path, every, preprocessing=pre, metadata=metadata)
         estimator.set_params(callbacks=[*(estimator.callbacks or ()), point])
     validation = None if held is None else {"X_val": held[0], "y_val": held[1]}
-    seconds, interrupted = fit(
-        estimator, X_train, y_fit, progress, out, validation, args.resume, args.dask
-    )
+    if hold_out and args.alpha_grid:
+        estimator, seconds, interrupted = fit_choosing_alpha(
+            args, estimator, X_train, y_fit, progress, out
+        )
+    else:
+        seconds, interrupted = fit(
+            estimator, X_train, y_fit, progress, out, validation, args.resume, args.dask
+        )
     calibration = None if held is None else calibrate(estimator, *held, out)
     test_frame, y_test = known_rows(test_frame, y_test, estimator.classes_, source, out)
     if len(y_test) == 0:
