@@ -119,6 +119,8 @@ def refit(estimator: LRNClassifier, X, y, args, out: Output) -> tuple[LRNClassif
         params["learning_rate"] = schedule
     # the parameters, not a clone: a clone would deep-copy the callbacks (the terminal)
     again = type(estimator)(**{**estimator.get_params(deep=False), **params})
+    unit = "iterations" if schedule == "lbfgs" else f"epochs ({schedule} rate)"
+    out.note(f"refitting on every row (--refit): {len(y):,} rows, {max_iter} {unit}.")
     started = time.perf_counter()
     with warnings.catch_warnings():
         # a fixed number of epochs ends with the convergence notice by design

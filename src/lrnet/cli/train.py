@@ -243,22 +243,23 @@ def fit_choosing_alpha(args, estimator, X, y, progress, out: Output):
     A Ctrl-C ends the search: the best fit so far, or the interrupted one if none ended.
     """
     seconds, tried, best = 0.0, [], None
-    for alpha in args.alpha_grid:
+    for i, params in enumerate({"alpha": a} for a in args.alpha_grid):
+        out.note(f"fit {i + 1} of {len(args.alpha_grid)}: alpha {params['alpha']:g}.")
         if best is not None:  # the first uses the estimator (and bar) made for the run
             progress = ProgressBar(enabled=False if args.quiet else None)
-            params = estimator.get_params(deep=False)
-            params.update(alpha=alpha, callbacks=training_callbacks(args, progress, True))
+            params = {**estimator.get_params(deep=False), **params}
+            params["callbacks"] = training_callbacks(args, progress, True)
             estimator = type(estimator)(**params)
         else:
-            estimator.set_params(alpha=alpha)
+            estimator.set_params(**params)
         took, interrupted = fit(estimator, X, y, progress, out)
         seconds += took
         if interrupted is not None:
             return (estimator, seconds, interrupted) if best is None else (best, seconds, None)
-        tried.append((alpha, best_validation_loss(estimator)))
+        tried.append((estimator.alpha, best_validation_loss(estimator)))
         if best is None or tried[-1][1] < best_validation_loss(best):
             best = estimator
-    shown = ", ".join(f"{a:g}: {v:.4f}" for a, v in tried)
+    shown = ", ".join(f"{alpha:g}: {loss:.4f}" for alpha, loss in tried)
     out.note(f"alpha {best.alpha:g} chosen on the validation log-loss ({shown}).")
     args.alpha = best.alpha
     return best, seconds, None
@@ -592,6 +593,8 @@ def run(args, out: Output) -> int:
         result = train_and_score(args, out)
     estimator = result.estimator
     title = f"Metrics on the {result.evaluated_on} ({result.target})"
+    if result.refit is not None:
+        title += ", scored before the refit"
     out.show(*metrics_tables(result.metrics, title))
     note_warnings(result.metrics, result.evaluated_on, out)
     if result.valid is not None:
