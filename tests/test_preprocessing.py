@@ -168,3 +168,19 @@ def test_missing_value_indicators_stay_zero_or_one(gaps):
     assert out.shape[1] == 3  # x, z and x's indicator
     np.testing.assert_array_equal(out[:, 2], np.isnan(x).astype(out.dtype))
     assert abs(out[:, 1].mean()) < 1e-6 and out[:, 1].std() == pytest.approx(1, rel=1e-5)
+
+
+@pytest.mark.parametrize("rows", [40, 300])
+def test_transform_writes_into_rows_of_a_larger_array(rows, monkeypatch):
+    from lrnet.data import fitting
+
+    monkeypatch.setattr(fitting, "block_rows", lambda n_columns: 64)  # 300 rows: 5 blocks
+    frame = make_table(rows)
+    pre = Preprocessor.fit(frame, "label")
+    both = np.full((rows + 3, len(pre.feature_names_out)), np.nan, dtype=np.float32)
+    got = pre.transform(frame, out=both[:rows])
+    assert np.shares_memory(got, both)
+    np.testing.assert_array_equal(both[:rows], pre.transform(frame))
+    assert np.isnan(both[rows:]).all()
+    with pytest.raises(ValueError, match=r"out has shape \(2, \d+\) and dtype float32; expected"):
+        pre.transform(frame, out=both[:2])

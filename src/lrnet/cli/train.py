@@ -490,6 +490,18 @@ def note_dropped(dropped: dict, out: Output) -> None:
         out.note(f"dropped {len(dropped)} column(s): {shown}{more}")
 
 
+def allocate_rows(pre: Preprocessor, train_frame, test_frame, args) -> np.ndarray | None:
+    """One float32 array for the training then the test rows, when the refit will use both.
+
+    The scored fit reads the first rows, the test metrics the rest, and the refit all of
+    them: no second copy of the table's features.
+    """
+    if not args.refit or args.calibrate or test_frame is train_frame:
+        return None
+    shape = (len(train_frame) + len(test_frame), len(pre.feature_names_out))
+    return np.empty(shape, dtype=np.float32)
+
+
 def train_and_score(args, out: Output) -> Run:
     """Read, split, preprocess, fit and score."""
     frame, source = training_table(args)
@@ -508,7 +520,10 @@ def train_and_score(args, out: Output) -> Run:
     for note in pre.plan.notes:  # what was done to which column
         out.note(note)
     progress = ProgressBar(enabled=False if args.quiet else None)
-    X_train, y_fit, held = pre.transform(train_frame, source), y_train, None
+    # with --refit, the training and test rows go into one array (the refit fits on it)
+    rows = allocate_rows(pre, train_frame, test_frame, args)
+    X_train = pre.transform(train_frame, source, out=None if rows is None else rows[: len(y_train)])
+    y_fit, held = y_train, None
     del train_frame  # the network reads X_train from here on
     if args.calibrate:  # the validation split is held out here, to calibrate on it
         why = validation_split_fits(y_train, args.validation_fraction)
@@ -536,7 +551,8 @@ def train_and_score(args, out: Output) -> Run:
             f"{source}: no test row has a class seen in training: the classes of "
             f"{target!r} are too rare to split. Use more rows per class, or --test-fraction 0."
         )
-    X_test = pre.transform(test_frame, source)
+    in_rows = rows is not None and len(y_train) + len(y_test) == len(rows)
+    X_test = pre.transform(test_frame, source, out=rows[len(y_train) :] if in_rows else None)
     proba = estimator.predict_proba(X_test)
     priors = list(class_priors(y_train, estimator.classes_).values())
     order = target_order(test_frame[target])  # the dtype's order, as in the whole table
@@ -561,8 +577,9 @@ def train_and_score(args, out: Output) -> Run:
         out.note(why)
     elif why is None:
         X_all, y_all = X_train, y_fit
-        if args.test_fraction:
-            X_all, y_all = np.concatenate([X_train, X_test]), np.concatenate([y_fit, y_test])
+        if args.test_fraction:  # rows is X_train then X_test, unless test rows were left out
+            X_all = rows if in_rows else np.concatenate([X_train, X_test])
+            y_all = np.concatenate([y_fit, y_test])
         run.scored_epochs, run.scored_history = estimator.n_iter_, estimator.history_
         run.estimator, run.refit = refit.refit(estimator, X_all, y_all, args, out)
     return run

@@ -107,8 +107,14 @@ class Preprocessor:
         used = set(self.columns) | {self.target}
         return [str(c) for c in columns if str(c) not in used]
 
-    def transform(self, frame: pd.DataFrame, source: str = "data", dtype=np.float32) -> np.ndarray:
-        """The network input for ``frame``: shape (n_rows, n_features_out), ``dtype``."""
+    def transform(
+        self, frame: pd.DataFrame, source: str = "data", dtype=np.float32, out=None
+    ) -> np.ndarray:
+        """The network input for ``frame``: shape (n_rows, n_features_out), ``dtype``.
+
+        ``out``: an array of that shape and dtype to write into (e.g. rows of a larger
+        one, so that two parts of a table end up in one array without a copy).
+        """
         missing = self.missing_columns(frame.columns)
         if missing:
             shown = ", ".join(map(repr, missing[:10]))
@@ -119,10 +125,16 @@ class Preprocessor:
             )
         width = len(self.feature_names_out)
         step = fitting.block_rows(max(width, len(self.columns)))
-        if len(frame) <= step:
+        if out is not None:
+            if out.shape != (len(frame), width) or out.dtype != np.dtype(dtype):
+                raise ValueError(
+                    f"out has shape {out.shape} and dtype {out.dtype}; expected "
+                    f"{(len(frame), width)} and {np.dtype(dtype)}"
+                )
+        elif len(frame) <= step:
             return self._transform_block(frame, source, dtype)
-        # in blocks of rows, into the output: no float64 copy of the whole table
-        out = np.empty((len(frame), width), dtype=dtype)
+        else:  # in blocks of rows, into the output: no float64 copy of the whole table
+            out = np.empty((len(frame), width), dtype=dtype)
         for start in range(0, len(frame), step):
             block = frame.iloc[start : start + step]
             out[start : start + len(block)] = self._transform_block(block, source, dtype)
