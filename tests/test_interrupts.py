@@ -166,6 +166,35 @@ def test_a_failed_output_leaves_the_staged_ones_unwritten(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lrnet"]
 
 
+@pytest.mark.parametrize("committed", [False, True])
+@pytest.mark.parametrize("existing", [False, True])
+def test_folders_made_for_staged_files_go_unless_committed(tmp_path, committed, existing):
+    from lrnet._files import make_dirs
+
+    if existing:
+        (tmp_path / "a").mkdir()
+    with staging() as stage:
+        folder = make_dirs(tmp_path / "a" / "b" / "c")
+        with atomic_write(folder / "r.html") as fh:
+            fh.write(b"report")
+        if committed:
+            stage.commit()
+    if committed:
+        assert (folder / "r.html").read_bytes() == b"report"
+    else:  # the folders the stage made are gone; one that was there stays
+        assert sorted(p.name for p in tmp_path.iterdir()) == (["a"] if existing else [])
+        assert not (tmp_path / "a" / "b").exists()
+
+
+def test_a_folder_that_gained_other_files_is_kept(tmp_path):
+    from lrnet._files import make_dirs
+
+    with staging():
+        folder = make_dirs(tmp_path / "r")
+        (folder / "mine.txt").write_text("written meanwhile by someone else")
+    assert (folder / "mine.txt").exists()
+
+
 def test_full_disk_names_the_file(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(28, "No space left on device")
@@ -290,8 +319,7 @@ def test_cli_second_signal_aborts_and_keeps_the_old_files(tmp_path):
     assert run.proc.returncode == 130
     assert "left as they were" in run.err
     assert (tmp_path / "m.lrnet").read_bytes() == b"the old model"
-    report = tmp_path / "m-report"  # may have been created empty while staging; no file in it
-    assert not report.exists() or not any(report.iterdir())
+    assert not (tmp_path / "m-report").exists()  # created while staging, removed again
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(SUFFIX)]
 
 

@@ -133,6 +133,9 @@ class Stage:
     def __init__(self):
         self.pending: list[tuple[Path, Path]] = []
         self.committed: list[Path] = []
+        #: folders :func:`make_dirs` created for the staged files, removed if not committed
+        self.created: list[Path] = []
+        self.done = False
         #: a signal that arrived while the commit held it back (the files were written)
         self.signal: int | None = None
 
@@ -142,6 +145,7 @@ class Stage:
         Ctrl-C and SIGTERM are held back and each target folder is locked meanwhile.
         """
         folders = sorted({str(final.parent.resolve()) for _, final in self.pending})
+        self.done = True
         try:
             with interrupts.blocked(), contextlib.ExitStack() as locks:
                 for folder in folders:
@@ -158,11 +162,38 @@ class Stage:
         return self.committed
 
     def discard(self) -> None:
-        """Remove the staged files that were not committed."""
+        """Remove the staged files that were not committed.
+
+        Without a commit, also the folders :func:`make_dirs` created for them, if empty.
+        """
         for tmp, _ in self.pending:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         self.pending.clear()
+        if not self.done:
+            for folder in reversed(self.created):
+                with contextlib.suppress(OSError):  # not empty, or gone: left as it is
+                    folder.rmdir()
+        self.created.clear()
+
+
+def make_dirs(folder: str | os.PathLike) -> Path:
+    """``mkdir -p folder``, undone by an uncommitted :func:`staging`.
+
+    Inside a stage, the folders this creates are removed again unless the stage is
+    committed: a run that fails leaves no empty folder behind.
+    """
+    folder = Path(folder)
+    missing = []
+    for part in (folder, *folder.parents):
+        if part.exists():
+            break
+        missing.append(part)
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = _stage.get()
+    if stage is not None:
+        stage.created.extend(reversed(missing))  # outermost first
+    return folder
 
 
 def read_back(path: str | os.PathLike) -> bytes:

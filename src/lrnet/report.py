@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write, read_back
+from ._files import atomic_write, make_dirs, read_back
 from .metrics import classification_metrics, summary_rows
 
 __all__ = ["PLOTS", "classification_metrics", "metrics_html", "write_report"]
@@ -268,8 +268,7 @@ def write_report(
         ``{'loss': path, 'validation': path or None, 'confusion': path,
         'reliability': path, 'html': path}``.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_dirs(directory)  # removed again if the staged report is not committed
     paths = {
         "loss": plot_loss(history, directory / PLOTS["loss"], unit),
         "validation": plot_validation(history, directory / PLOTS["validation"]),
