@@ -71,6 +71,7 @@ def test_early_stopping_sets_the_refits_epochs(table, tmp_path, capsys):
         ("adam", False, None, [0.5, 0.4, 0.45, 0.5], (4, "constant")),
         ("adam", True, None, [None, None, None, None], (4, "constant")),
         ("lbfgs", False, None, [None], (77, "lbfgs")),
+        ("adam", True, None, [float("nan"), 0.4, 0.3, 0.5], (6, "cosine")),
     ],
 )
 def test_refit_settings(solver, early, schedule, history, expected):

@@ -85,7 +85,8 @@ def best_epoch(estimator: LRNClassifier) -> int | None:
     losses = [h.get("validation_loss") for h in estimator.history_]
     if not losses or any(v is None for v in losses):
         return None
-    return int(np.argmin(losses)) + 1
+    finite = np.where(np.isfinite(losses), losses, np.inf)  # a NaN epoch is never the best
+    return int(np.argmin(finite)) + 1
 
 
 def settings(estimator: LRNClassifier, early_stopping: bool, user_schedule: bool):
