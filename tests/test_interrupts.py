@@ -307,6 +307,24 @@ def test_cli_signal_saves_the_model_trained_so_far(tmp_path, signum):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(SUFFIX)]
 
 
+def test_cli_signal_during_the_alpha_search_stops_the_run(tmp_path):
+    import lrnet
+
+    _csv(tmp_path / "data.csv")
+    run = Run(tmp_path, "--patience", "2")
+    run.read_until("fit 2 of 3: alpha 0.01")
+    run.proc.send_signal(signal.SIGINT)
+    out = run.finish()
+    assert run.proc.returncode == 130, run.err[-2000:]
+    assert "Model written to" in out and "training was interrupted" in run.err
+    assert "fit 3 of 3" not in run.err and "refitting on every row" not in run.err
+    model = lrnet.load(tmp_path / "m.lrnet")
+    assert model.metadata["refit"] is None and model.metadata["interrupted"]["signal"] == "SIGINT"
+    # the finished first fit is kept unless the interrupted one was already better
+    kept = "kept the finished fit with alpha 0.001" in run.err
+    assert model.estimator.alpha == (0.001 if kept else 0.01)
+
+
 def test_cli_second_signal_aborts_and_keeps_the_old_files(tmp_path):
     _csv(tmp_path / "data.csv")
     (tmp_path / "m.lrnet").write_bytes(b"the old model")

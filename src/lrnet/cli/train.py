@@ -240,29 +240,46 @@ def fit_choosing_alpha(args, estimator, X, y, progress, out: Output):
     """Fit once per ``args.alpha_grid`` penalty; keep the lowest validation log-loss.
 
     Returns what :func:`fit` does, for the kept estimator (the seconds of all fits).
-    A Ctrl-C ends the search: the best fit so far, or the interrupted one if none ended.
+    A Ctrl-C, also between two fits, ends the search and the run (the interruption is
+    returned): the fit with the lowest validation log-loss so far is kept.
     """
     seconds, tried, best = 0.0, [], None
-    for i, params in enumerate({"alpha": a} for a in args.alpha_grid):
-        out.note(f"fit {i + 1} of {len(args.alpha_grid)}: alpha {params['alpha']:g}.")
-        if best is not None:  # the first uses the estimator (and bar) made for the run
-            progress = ProgressBar(enabled=False if args.quiet else None)
-            params = {**estimator.get_params(deep=False), **params}
-            params["callbacks"] = training_callbacks(args, progress, True)
-            estimator = type(estimator)(**params)
-        else:
-            estimator.set_params(**params)
-        took, interrupted = fit(estimator, X, y, progress, out)
-        seconds += took
-        if interrupted is not None:
-            return (estimator, seconds, interrupted) if best is None else (best, seconds, None)
-        tried.append((estimator.alpha, best_validation_loss(estimator)))
-        if best is None or tried[-1][1] < best_validation_loss(best):
-            best = estimator
+    with interrupts.deferring():  # a signal between two fits waits for the next check
+        for i, params in enumerate({"alpha": a} for a in args.alpha_grid):
+            signum = interrupts.pending()
+            if best is not None and signum is not None:
+                stop = TrainingInterrupted(interrupts.signal_name(signum), best.n_iter_, signum)
+                return _kept(best, seconds, stop, out)
+            out.note(f"fit {i + 1} of {len(args.alpha_grid)}: alpha {params['alpha']:g}.")
+            if best is not None:  # the first uses the estimator (and bar) made for the run
+                progress = ProgressBar(enabled=False if args.quiet else None)
+                params = {**estimator.get_params(deep=False), **params}
+                params["callbacks"] = training_callbacks(args, progress, True)
+                estimator = type(estimator)(**params)
+            else:
+                estimator.set_params(**params)
+            took, interrupted = fit(estimator, X, y, progress, out)
+            seconds += took
+            if interrupted is not None:  # the better of the interrupted fit and the best
+                if best is None or best_validation_loss(estimator) < best_validation_loss(best):
+                    return estimator, seconds, interrupted
+                return _kept(best, seconds, interrupted, out)
+            tried.append((estimator.alpha, best_validation_loss(estimator)))
+            if best is None or tried[-1][1] < best_validation_loss(best):
+                best = estimator
     shown = ", ".join(f"{alpha:g}: {loss:.4f}" for alpha, loss in tried)
     out.note(f"alpha {best.alpha:g} chosen on the validation log-loss ({shown}).")
     args.alpha = best.alpha
     return best, seconds, None
+
+
+def _kept(best, seconds: float, interrupted: TrainingInterrupted, out: Output):
+    """The search ended by a signal keeps ``best``, a finished fit (noted)."""
+    out.note(
+        f"the search for alpha was interrupted: kept the finished fit with alpha "
+        f"{best.alpha:g} (validation log-loss {best_validation_loss(best):.4f})."
+    )
+    return best, seconds, interrupted
 
 
 def fit(
