@@ -408,3 +408,49 @@ def test_cli_unreachable_scheduler_is_one_line_and_keeps_the_model(tmp_path, cap
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "Could not reach the Dask scheduler" in errors[0]
     assert model.read_bytes() == b"an existing model"
+
+
+# ------------------------------------------------------------------ predictions on dask input
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "predict_log_proba", "decision_function"]
+)
+@pytest.mark.parametrize("parts, binary", [(1, False), (7, False), (2, True)])
+def test_predictions_on_dask_input_are_lazy_and_equal_numpys(method, parts, binary):
+    X, y = problem()
+    if binary:
+        y = (y > 0).astype(int)
+    model = quiet_fit(LRNClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, y)
+    Xd = da.from_array(X, chunks=(CHUNKS[parts], (2, 3)))  # columns in two chunks too
+    got = getattr(model, method)(Xd)
+    assert isinstance(got, da.Array) and got.chunks[0] == CHUNKS[parts]
+    expected = getattr(model, method)(X)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    computed = got.compute(scheduler="sync")
+    if method == "predict":
+        np.testing.assert_array_equal(computed, expected)
+    else:  # a block of other rows may take another BLAS kernel: the last bit may differ
+        np.testing.assert_allclose(computed, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_predictions_on_a_dask_dataframe_and_on_a_cluster(two_workers):
+    X, y = problem()
+    model = quiet_fit(LRNClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, y)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcde")), npartitions=3)
+    got = model.predict_proba(frame)
+    assert isinstance(got, da.Array)
+    np.testing.assert_allclose(two_workers.compute(got).result(), model.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (lambda: da.zeros((10,), chunks=5), ValueError, "expected a 2-d dask array"),
+        (lambda: da.zeros((10, 5), chunks=5), Exception, "not fitted"),
+    ],
+)
+def test_predictions_on_bad_dask_input(X, error, match):
+    model = LRNClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    if match != "not fitted":
+        quiet_fit(model, *problem())
+    with pytest.raises(error, match=match):
+        model.predict(X())

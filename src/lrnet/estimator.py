@@ -565,7 +565,13 @@ default='constant'
         return head_for(self._label_binarizer.y_type_)
 
     def predict(self, X):
-        """Predict class labels (an indicator matrix for multi-label problems)."""
+        """Predict class labels (an indicator matrix for multi-label problems).
+
+        On a dask array or dataframe, every prediction method returns a lazy dask array
+        with the input's row chunks (:mod:`lrnet.distributed.predict`).
+        """
+        if is_dask_collection(X):
+            return self._on_dask(self.predict, X)
         Z = self._logits(X)  # first: it raises NotFittedError on an unfitted model
         return self._head.predict(Z, self.classes_)
 
@@ -579,6 +585,8 @@ default='constant'
         positive number of the dtype rather than 0, so that ``log(predict_proba)``
         stays finite, like :meth:`predict_log_proba`.
         """
+        if is_dask_collection(X):
+            return self._on_dask(self.predict_proba, X)
         Z = self._scaled_logits(X)
         return self._head.probabilities(Z)
 
@@ -591,6 +599,8 @@ default='constant'
         them.  Logits of an overflowed network are clipped to +-1e300 (in float64, which
         holds them), and a NaN row is an error, as in ``predict_proba``.
         """
+        if is_dask_collection(X):
+            return self._on_dask(self.decision_function, X)
         Z = self._scaled_logits(X)
         if not logits_in_bounds(Z):
             Z = bounded_logits(Z.astype(np.float64))
@@ -602,8 +612,16 @@ default='constant'
         float64 input: from the logits (log-sigmoid, ``z - logsumexp``); float32 input:
         ``log(predict_proba(X))`` in float32, which stops at -87.3.
         """
+        if is_dask_collection(X):
+            return self._on_dask(self.predict_log_proba, X)
         Z = self._scaled_logits(X)
         return self._head.log_probabilities(Z)
+
+    def _on_dask(self, method, X):
+        check_is_fitted(self, "coefs_")
+        from .distributed.predict import map_rows
+
+        return map_rows(method, X)
 
     def _scaled_logits(self, X) -> np.ndarray:
         """The logits divided by ``temperature_`` when :meth:`calibrate` fitted one."""
