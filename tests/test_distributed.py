@@ -23,7 +23,7 @@ import dask  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import log_loss  # noqa: E402
 
-from lrnet import LRNClassifier  # noqa: E402
+from lrnet import LRNClassifier, errors  # noqa: E402
 from lrnet.distributed import cluster, local_sgd, tasks  # noqa: E402
 from lrnet.distributed.data import Prepare  # noqa: E402
 from lrnet.sources import DaskArraySource  # noqa: E402
@@ -301,7 +301,7 @@ def test_unsupported_uses_say_what_to_do_instead():
 
 
 def test_unreachable_scheduler_is_a_one_line_error():
-    with pytest.raises(cluster.ClusterError, match="Could not reach the Dask scheduler") as err:
+    with pytest.raises(errors.ClusterError, match="Could not reach the Dask scheduler") as err:
         cluster.connect("tcp://127.0.0.1:9", timeout_s=1)
     assert "\n" not in str(err.value)
 

@@ -1,7 +1,9 @@
 """Every error and warning class of lrnet, in one place.
 
 All are ``ValueError`` subclasses (or ``UserWarning``), so code written against
-scikit-learn's conventions catches them as it would scikit-learn's own.
+scikit-learn's conventions catches them as it would scikit-learn's own, except
+:class:`ClusterError` (a ``RuntimeError``: the cluster, not the data, failed) and
+:class:`TrainingInterrupted` (a ``KeyboardInterrupt``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ class DataError(ValueError):
 
 class SpecError(ValueError):
     """Malformed preprocessing data in a model file (a ``ValueError``)."""
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster could not be reached, or lost the fit's work for good."""
 
 
 class LRNetWarning(UserWarning):

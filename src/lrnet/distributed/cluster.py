@@ -25,6 +25,8 @@ import dask
 import distributed
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..errors import ClusterError
+
 #: environment of the worker processes of :func:`local_cluster`.  Dask's nanny sets
 #: ``MALLOC_TRIM_THRESHOLD_=65536``; glibc then also fixes its mmap threshold at 128 KiB,
 #: so every freed temporary above it goes back to the kernel and comes back page-faulted:
@@ -48,10 +50,6 @@ _LOST = (
     distributed.comm.core.CommClosedError,
     OSError,
 )
-
-
-class ClusterError(RuntimeError):
-    """The Dask cluster could not be reached, or lost the fit's work for good."""
 
 
 def current_client() -> distributed.Client | None:
