@@ -41,6 +41,8 @@ def test_the_saved_model_is_refitted_on_every_row(table, tmp_path, capsys, extra
     plain, _ = _train(table, tmp_path / "p.lrnet", capsys, "--no-refit", *extra)
     assert "refitted on every row (--refit): on all 400 rows" in err
     assert doc["refit"]["rows"] == rows and plain["refit"] is None
+    assert "the lowest validation log-loss of 3 fits (0.001: " in doc["info"]["alpha"]
+    assert doc["info"]["refit"].startswith("on all 400 rows, ")
     # the metrics are the scored model's: the same with and without the refit
     assert doc["metrics"]["log_loss"] == plain["metrics"]["log_loss"]
     assert doc["epochs"] == plain["epochs"]

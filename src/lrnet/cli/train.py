@@ -270,6 +270,9 @@ def fit_choosing_alpha(args, estimator, X, y, progress, out: Output):
     shown = ", ".join(f"{alpha:g}: {loss:.4f}" for alpha, loss in tried)
     out.note(f"alpha {best.alpha:g} chosen on the validation log-loss ({shown}).")
     args.alpha = best.alpha
+    args.alpha_choice = (
+        f"{best.alpha:g}: the lowest validation log-loss of {len(tried)} fits ({shown})"
+    )
     return best, seconds, None
 
 
@@ -426,6 +429,8 @@ class Run:
     valid: dict | None
     interrupted: TrainingInterrupted | None = None
     calibration: dict | None = None
+    #: how ``--alpha auto`` chose the penalty (the search's losses), or None
+    alpha_choice: str | None = None
     #: the scored fit's epochs and history (its learning curves); the refit's are the model's
     scored_epochs: int | None = None
     scored_history: list | None = None
@@ -442,7 +447,9 @@ class Run:
             "input columns": f"{len(plan.numeric)} numeric, {len(plan.categorical)} "
             f"categorical, {len(plan.dropped)} dropped",
             "network": network_summary(est),
-            "solver": f"{est.solver}, {self.epochs_scored} {self.unit}s, {self.seconds:.2f} s",
+            "solver": f"{est.solver}, {self.epochs_scored} {self.unit}s, {self.seconds:.2f} s"
+            + (" (all fits)" if self.alpha_choice else ""),
+            **({"alpha": self.alpha_choice} if self.alpha_choice else {}),
             **({"refit": self.refit.describe()} if self.refit else {}),
             **calibration_info(self.calibration),
         }
@@ -588,6 +595,7 @@ def train_and_score(args, out: Output) -> Run:
         valid,
         interrupted,
         calibration,
+        getattr(args, "alpha_choice", None),
     )
     why = refit.skipped(args, interrupted is not None, bool(args.test_fraction) or hold_out)
     if why:
