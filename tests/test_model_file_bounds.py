@@ -256,6 +256,19 @@ def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch, limit, value
     assert not path.exists()
 
 
+@pytest.mark.parametrize("records", [50, 30_000])
+def test_a_long_history_is_saved_as_its_latest_records(tmp_path, records):
+    # 30,000 partial_fit calls' records were ~18 MiB of header: save refused the model
+    model = _fit("binary")
+    last = model.history_[-1]
+    model.history_ = [{**last, "epoch": i + 1} for i in range(records)]
+    save(tmp_path / "m.lrnet", model)
+    history = lrnet.load(tmp_path / "m.lrnet").estimator.history_
+    kept = min(records, persistence.MAX_SAVED_HISTORY)
+    assert len(history) == kept and len(model.history_) == records  # the estimator's untouched
+    assert [h["epoch"] for h in history] == list(range(records - kept + 1, records + 1))
+
+
 # ---------------------------------------------------------------------- malformed members
 def _fortran(raw: bytes) -> bytes:
     array = np.load(io.BytesIO(raw))

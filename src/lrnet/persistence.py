@@ -7,7 +7,8 @@ members, as ``np.savez`` writes it:
     A 0-d unicode array holding a JSON object: ``format`` ("lrnet-model"),
     ``format_version``, ``lrnet_version``, ``estimator`` ("LRNClassifier"), ``params``
     (``get_params()``, JSON-encoded), ``fitted`` (every scalar/list fitted attribute:
-    ``n_features_in_``, ``loss_curve_``, ``history_``, ...), ``label_type`` (the
+    ``n_features_in_``, ``loss_curve_``, ``history_`` (its latest
+    :data:`MAX_SAVED_HISTORY` records), ...), ``label_type`` (the
     ``LabelBinarizer``'s ``y_type_``), ``classes_dtype``, ``arrays`` (name -> dtype,
     shape and SHA-256 of every other member), ``preprocessing`` (plain data from
     :meth:`lrnet.data.Preprocessor.to_dict`, or null), ``metadata`` (free JSON) and,
@@ -71,6 +72,9 @@ SPECIAL = ARRAY_ATTRIBUTES
 MAX_HEADER_BYTES = 16 * 2**20
 #: most JSON lists and objects in the header (each costs ~60 bytes or more in memory)
 MAX_HEADER_CONTAINERS = 100_000
+#: ``history_`` records written (the latest): a record is about 600 header bytes, so a
+#: model trained for very many epochs or ``partial_fit`` calls still fits the header
+MAX_SAVED_HISTORY = 10_000
 
 __all__ = [
     "FORMAT_VERSION",
@@ -130,6 +134,8 @@ def _params(hyperparameters: dict) -> dict:
 def _fitted(attributes: dict) -> dict:
     fitted = {}
     for name, value in attributes.items():
+        if name == "history_" and value is not None and len(value) > MAX_SAVED_HISTORY:
+            value = list(value)[-MAX_SAVED_HISTORY:]  # the latest records; each has its epoch
         try:
             fitted[name] = to_json(value)
         except TypeError as err:
@@ -220,8 +226,7 @@ def _check_writable(text: str, arrays: dict) -> None:
         raise ValueError(
             f"the model file's header would hold {size} bytes and up to {containers} JSON "
             f"lists and objects, more than the {MAX_HEADER_BYTES} bytes and "
-            f"{MAX_HEADER_CONTAINERS} that lrnet loads; store less metadata (or a shorter "
-            "history_, e.g. after very many partial_fit calls)."
+            f"{MAX_HEADER_CONTAINERS} that lrnet loads; store less metadata."
         )
     if len(arrays) + 1 > MAX_MEMBERS:
         raise ValueError(
