@@ -495,8 +495,7 @@ class Run:
         """What the model holds when a signal ended training early."""
         if self.interrupted is None:
             return None
-        est = self.estimator
-        unit = "iteration" if est.solver == "lbfgs" else "epoch"
+        est, unit = self.estimator, self.unit
         stops = any(isinstance(cb, EarlyStopping) for cb in est.callbacks or ())
         kept = "the best weights on the validation split" if stops else "its weights"
         return (
