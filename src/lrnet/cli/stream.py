@@ -117,19 +117,18 @@ def chosen(args, out: Output) -> bool:
     return True
 
 
-def check_options(args) -> None:
-    """Options ``--stream`` does not support, refused before any data is read."""
+def check_options(
+    args, flag: str = "--stream", instead: str = "train in memory with --no-stream"
+) -> None:
+    """Options ``--stream`` (or ``flag``) does not support, refused before any data is read."""
     refused = {
         "calibrate": "--calibrate",
         "resume": "--resume",
         "checkpoint_every": "--checkpoint-every",
     }
-    for name, flag in refused.items():
+    for name, option in refused.items():
         if getattr(args, name):
-            raise UsageError(
-                f"{flag} is not supported with --stream. Drop {flag}, or train in memory "
-                "with --no-stream."
-            )
+            raise UsageError(f"{option} is not supported with {flag}. Drop {option}, or {instead}.")
     kind = file_kind(args.data)
     if kind not in ("parquet", "csv"):
         raise UsageError(
@@ -235,26 +234,22 @@ def _validation(rows, groups, encode, pre, source, n_val: int, memory: int):
 
 def _score(estimator, rows, groups, pre, source, out: Output):
     """Labels and probabilities of the scored test rows, streamed group by group."""
-    ys, probas, unseen = [], [], 0
-    for g in range(groups):
-        for frame, y in rows.test_frames(g):
-            known = np.isin(y, estimator.classes_)
-            unseen += int((~known).sum())
-            if not known.all():
-                frame, y = frame.loc[known], y[known]
-            if len(y):
-                ys.append(y)
-                probas.append(estimator.predict_proba(pre.transform(frame, source)))
+    y, proba, unseen = rows.scores(range(groups), pre, estimator)
+    return scored_or_refused(y, proba, unseen, source, out)
+
+
+def scored_or_refused(y, proba, unseen: int, source: str, out: Output):
+    """``(y, proba)`` of the scored rows; a note on unseen classes; no row is an error."""
     if unseen:
         out.note(
             f"{source}: {unseen} test row(s) with classes never seen in training are left out."
         )
-    if not ys:
+    if not len(y):
         raise DataError(
             f"{source}: no test row has a class seen in training. Use more rows, or "
             "--test-fraction 0."
         )
-    return np.concatenate(ys), np.concatenate(probas)
+    return y, proba
 
 
 @dataclass
@@ -271,12 +266,16 @@ class Prepared:
     valid_frame: object
 
 
-def _prepare(args, table, source: str, out: Output, progress: PassProgress) -> Prepared:
-    """Type the columns on a sample, hold rows out, fit the preprocessing in one pass."""
+def _prepare(args, table, source: str, out: Output, scanner) -> Prepared:
+    """Type the columns on a sample, hold rows out, fit the preprocessing in one pass.
+
+    ``scanner(rows, plan) -> Scan`` makes the pass: :func:`_scan_here` for ``--stream``,
+    the workers for ``--dask`` (:mod:`lrnet.cli.dask_table`).
+    """
     from ..data.columns import plan_columns
     from ..stream import split
-    from ..stream.rows import Rows, Split, scan
-    from ..stream.stats import TableStats, fitted_preprocessor
+    from ..stream.rows import Rows, Split
+    from ..stream.stats import fitted_preprocessor
     from .scoring import target_order
     from .train import note_dropped, validation_table
 
@@ -300,11 +299,7 @@ def _prepare(args, table, source: str, out: Output, progress: PassProgress) -> P
     order = target_order(sample[target])
     del sample
     _release()
-    progress.start("statistics")
-    try:
-        found = scan(rows, TableStats(plan, np.random.default_rng([args.seed, 2])), progress.group)
-    finally:
-        progress.close()
+    found = scanner(rows, plan)
     pre = fitted_preprocessor(found.stats, target, options, source)
     found.stats = None  # the median samples: freed before training
     note_dropped(pre.plan.dropped, out)
@@ -320,6 +315,18 @@ def _prepare(args, table, source: str, out: Output, progress: PassProgress) -> P
     fit_counts = found.labels[split.TRAIN] + found.labels[split.VALIDATION]
     classes, counts = _classes(fit_counts, target, source)
     return Prepared(target, rows, pre, classes, counts, n_rows, order, valid_frame)
+
+
+def _scan_here(rows, plan, seed: int, progress: PassProgress):
+    """The statistics pass over the whole file, in this process."""
+    from ..stream.rows import scan
+    from ..stream.stats import TableStats
+
+    progress.start("statistics")
+    try:
+        return scan(rows, TableStats(plan, np.random.default_rng([seed, 2])), progress.group)
+    finally:
+        progress.close()
 
 
 def _shuffle_note(args, source: str, groups: int, buffer: int, n_train: int, out) -> None:
@@ -421,7 +428,6 @@ def _scored_rows(args, table, prep: Prepared, out: Output):
 def train_and_score(args, out: Output):
     """Read in row groups, fit the preprocessing and the network, score: a ``Run``."""
     from ..stream.files import open_table
-    from .train import Run, validation_metrics
 
     check_options(args)
     source = str(args.data)
@@ -431,15 +437,24 @@ def train_and_score(args, out: Output):
             f"--memory {human(args.memory)}."
         )
         progress = PassProgress(not args.quiet, table.group_rows)
-        prep = _prepare(args, table, source, out, progress)
+        scanner = functools.partial(_scan_here, seed=args.seed, progress=progress)
+        prep = _prepare(args, table, source, out, scanner)
         estimator, seconds, interrupted = _train(args, table, prep, source, out, progress)
         scored = _scored_rows(args, table, prep, out)
         y_test, proba = _score(estimator, scored, table.n_groups, prep.pre, source, out)
-        priors = (prep.counts / prep.counts.sum()).tolist()
-        metrics = classification_metrics(y_test, proba, estimator.classes_, priors, prep.order)
-        valid = validation_metrics(
-            args, prep.valid_frame, prep.pre, estimator, prep.target, out, priors, prep.order
-        )
+        return scored_run(args, prep, estimator, seconds, interrupted, (y_test, proba), out)
+
+
+def scored_run(args, prep: Prepared, estimator, seconds, interrupted, scored, out: Output):
+    """The ``Run`` of a fit on a file read in row groups; ``scored``: ``(y, proba)``."""
+    from .train import Run, validation_metrics
+
+    source = str(args.data)
+    priors = (prep.counts / prep.counts.sum()).tolist()
+    metrics = classification_metrics(*scored, estimator.classes_, priors, prep.order)
+    valid = validation_metrics(
+        args, prep.valid_frame, prep.pre, estimator, prep.target, out, priors, prep.order
+    )
     evaluated_on = "training data" if args.test_fraction == 0 else "test set"
     n_fit = prep.n_rows[0] + prep.n_rows[1]
     return Run(

@@ -24,7 +24,7 @@ from ..errors import TrainingInterrupted
 from ..estimator import LRNClassifier
 from ..progress import ProgressBar
 from ..report import classification_metrics, write_report
-from . import defaults, refit, stream
+from . import dask_table, defaults, refit, stream
 from .common import (
     check_classes,
     check_output_file,
@@ -626,7 +626,9 @@ def run(args, out: Output) -> int:
     """Run ``lrnet train``."""
     check_options(args)
     model_path, report_dir = output_paths(args, file_stem(args))
-    if stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
+    if dask_table.chosen(args):  # the Dask workers read the file
+        result = dask_table.train_and_score(args, out)
+    elif stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
         result = stream.train_and_score(args, out)
         if args.refit:
             out.note("--stream: the model is not refitted on every row (--refit needs memory).")

@@ -11,7 +11,7 @@ arrays with a fitted preprocessing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +81,26 @@ class Rows:
             if len(frame):
                 yield frame, y
 
+    def scores(self, groups, preprocessor, estimator) -> tuple:
+        """``(labels, probabilities, unseen)`` of the scored test rows of ``groups``.
+
+        Rows of a class the model never saw are counted in ``unseen`` and left out.
+        """
+        ys, probas, unseen = [], [], 0
+        for g in groups:
+            for frame, y in self.test_frames(g):
+                known = np.isin(y, estimator.classes_)
+                unseen += int((~known).sum())
+                if not known.all():
+                    frame, y = frame.loc[known], y[known]
+                if len(y):
+                    ys.append(y)
+                    X = preprocessor.transform(frame, self.table.source)
+                    probas.append(estimator.predict_proba(X))
+        if not ys:
+            return np.empty(0), np.empty((0, len(estimator.classes_))), unseen
+        return np.concatenate(ys), np.concatenate(probas), unseen
+
     def pieces(self, group: int, roles, encode: Callable, preprocessor, source: str):
         """``(X, Y, None, labels)`` of the rows of ``roles`` in ``group``, batch by batch.
 
@@ -115,14 +135,34 @@ class Scan:
     missing_target: int
     order: list | None = None  # the target's categories when it is an ordered categorical
 
+    def merge(self, other: Scan) -> None:
+        """Add what a pass over other row groups found (their statistics and labels)."""
+        self.stats.merge(other.stats)
+        for role, counts in other.labels.items():
+            self.labels[role].update(counts)
+        self.missing_target += other.missing_target
 
-def scan(rows: Rows, stats: TableStats, on_group: Callable[[int], None] | None = None) -> Scan:
-    """One pass: statistics of the training and validation rows, labels of every role."""
+    def rows(self, role: int) -> int:
+        """The rows of ``role`` (with a target) that the pass saw."""
+        return sum(self.labels[role].values())
+
+
+def scan(
+    rows: Rows,
+    stats: TableStats,
+    on_group: Callable[[int], None] | None = None,
+    groups: Iterable[int] | None = None,
+) -> Scan:
+    """One pass: statistics of the training and validation rows, labels of every role.
+
+    ``groups``: the row groups to read (default: all); :meth:`Scan.merge` adds up the
+    scans of disjoint groups.
+    """
     counts = {r: Counter() for r in (split.TRAIN, split.VALIDATION, split.TEST)}
     missing = 0
     source, plan = rows.table.source, stats.plan
     fit_roles = (split.TRAIN, split.VALIDATION)
-    for group in range(rows.table.n_groups):
+    for group in range(rows.table.n_groups) if groups is None else groups:
         for frame in rows.table.read_group(group):
             present = frame[rows.target].notna().to_numpy()
             missing += int((~present).sum())

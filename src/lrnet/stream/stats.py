@@ -100,6 +100,26 @@ class NumericStats:
             keys, values = keys[keep], values[keep]
         self.keys[j], self.values[j] = keys, values
 
+    def merge(self, other: NumericStats) -> None:
+        """Add the statistics of other rows of the same columns (Chan's pairwise update).
+
+        The median samples merge exactly: the values of the ``size`` smallest keys of the
+        two samples are a uniform sample of the union, as one pass would have drawn.
+        """
+        n, nb = self.count, other.count
+        total = n + nb
+        delta = other.mean - self.mean
+        share = np.divide(nb, total, out=np.zeros(len(n)), where=total > 0)
+        self.m2 = self.m2 + other.m2 + delta**2 * n * share
+        self.mean = self.mean + delta * share
+        self.count, self.missing = total, self.missing + other.missing
+        for j in range(len(self.columns)):
+            self.keys[j] = np.concatenate((self.keys[j], other.keys[j]))
+            self.values[j] = np.concatenate((self.values[j], other.values[j]))
+            if len(self.keys[j]) > self.size:
+                keep = np.argpartition(self.keys[j], self.size - 1)[: self.size]
+                self.keys[j], self.values[j] = self.keys[j][keep], self.values[j][keep]
+
     def medians(self) -> np.ndarray:
         """The median of each column's sample (of all its present values when it holds them)."""
         return np.array([float(np.median(v)) for v in self.values])
@@ -143,6 +163,20 @@ class CategoryCounts:
             self.overflow[name] = len(self.counts[name])
             self.counts[name] = Counter()  # freed: the column is dropped
 
+    def merge(self, other: CategoryCounts) -> None:
+        """Add the counts of other rows of the same columns."""
+        for name in self.columns:
+            self.missing[name] += other.missing[name]
+            if name in self.overflow or name in other.overflow:
+                seen = max(self.overflow.get(name, 0), other.overflow.get(name, 0))
+                self.overflow[name] = max(seen, len(self.counts[name]))
+                self.counts[name] = Counter()
+                continue
+            self.counts[name].update(other.counts[name])
+            if len(self.counts[name]) > self.max_tracked:
+                self.overflow[name] = len(self.counts[name])
+                self.counts[name] = Counter()
+
 
 class TableStats:
     """Both kinds of statistics of a table's feature columns, updated block by block."""
@@ -161,6 +195,11 @@ class TableStats:
             self.numeric.update(block)
         for name in self.plan.categorical:
             self.categorical.update(name, as_strings(table[name]))
+
+    def merge(self, other: TableStats) -> None:
+        """Add the statistics of other rows (another part of the table, same plan)."""
+        self.numeric.merge(other.numeric)
+        self.categorical.merge(other.categorical)
 
 
 # ---------------------------------------------------------------------- the fitted result
