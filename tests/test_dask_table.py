@@ -8,6 +8,7 @@ end of the run).
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -187,3 +188,30 @@ def test_too_many_validation_rows_for_memory_is_refused(table_file, address, tmp
     err = capsys.readouterr().err
     assert "validation rows need" in err and "--validation-fraction" in err
     assert not (tmp_path / "m.lrnet").exists()
+
+
+def test_a_worker_killed_mid_fit_reloads_its_rows_from_the_file(table_file, tmp_path, monkeypatch):
+    """The partitions a dead worker held are read again from the file; the fit finishes."""
+    import dask
+
+    from lrnet.cli import train
+    from test_distributed import KillWorker
+
+    with cluster.local_cluster(2, tmp_path / "cluster", as_default=False) as client:
+        killer = KillWorker(client)
+        make = train.make_estimator
+
+        def with_killer(*args, **kwargs):
+            estimator = make(*args, **kwargs)
+            estimator.set_params(callbacks=[*estimator.callbacks, killer])
+            return estimator
+
+        monkeypatch.setattr(train, "make_estimator", with_killer)
+        model = tmp_path / "m.lrnet"
+        args = ["train", str(table_file), "--target", "y", "--epochs", "4", "--patience", "9"]
+        started = time.monotonic()
+        with dask.config.set({cluster.TIMEOUT_KEY: 50}):
+            code = main([*args, *FAST, "--dask", client.scheduler.address, "-o", str(model)])
+        assert time.monotonic() - started < 60
+    assert code == 0 and killer.killed is not None
+    assert lrnet.load(model).estimator.n_iter_ == 4
