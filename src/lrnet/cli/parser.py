@@ -303,8 +303,8 @@ def _train_parser(sub) -> None:
         type=check_address,
         metavar="ADDRESS",
         help="train data-parallel on a Dask cluster: a scheduler address (tcp://host:8786) "
-        "or local:N, N single-threaded worker processes here, stopped at the end; the rows "
-        "are read here and sent once to the workers",
+        "or local:N, N single-threaded worker processes here, stopped at the end; a Parquet "
+        "or CSV file is read by the workers (at the same path), other data here",
     )
 
 
