@@ -3,9 +3,10 @@
 A Parquet or CSV file is read by the workers themselves (:mod:`lrnet.cli.dask_table`).
 Other data (the bundled digits, Excel, JSON) is read and preprocessed here, as without
 ``--dask``; the training rows are then scattered once to the workers, in one partition
-per worker, and the fit runs data-parallel there (:mod:`lrnet.distributed`): lbfgs exact, the stochastic solvers by
-local SGD with averaging.  ``local:N`` starts N single-threaded worker processes on
-127.0.0.1 and stops them at the end, also on errors and Ctrl-C.
+per worker, and the fit runs data-parallel there (:mod:`lrnet.distributed`): lbfgs
+exact, the stochastic solvers by local SGD with averaging.  ``local:N`` starts N
+single-threaded worker processes on 127.0.0.1 and stops them at the end, also on errors
+and Ctrl-C.
 """
 
 from __future__ import annotations

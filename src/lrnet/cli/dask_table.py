@@ -91,13 +91,15 @@ def _seeded(seed: int):
 
 
 def _partitions(client, spec, blocks, counts, pre, classes):
-    """The training rows as dask arrays, one partition per block with rows (lazy)."""
+    """The training rows as dask arrays persisted on the workers, a partition per block."""
     import dask
     import dask.array as da
 
     from ..distributed import table as worker
 
-    shared = client.scatter(pre, broadcast=True, hash=False)
+    # in the graph, not scattered: a partition lost with its worker is recomputed from the
+    # file and this, which no worker's death can lose (one key for every partition)
+    shared = dask.delayed(pre, pure=True, traverse=False)
     width = len(pre.feature_names_out)
     xs, ys = [], []
     for groups, n in zip(blocks, counts, strict=True):
@@ -108,7 +110,7 @@ def _partitions(client, spec, blocks, counts, pre, classes):
         ys.append(da.from_delayed(part[1], (n,), classes.dtype))
     # loaded once, kept on the workers (and recomputed from the file if one dies)
     X, y = client.persist([da.concatenate(xs), da.concatenate(ys)])
-    return X, y, shared
+    return X, y
 
 
 def _validation(args, client, spec, blocks, pre, n_val: int) -> dict:
@@ -143,7 +145,7 @@ def _train(args, client, spec, blocks, prep, counts, out: Output):
     bar = ProgressBar(enabled=False if args.quiet else None)
     estimator = make_estimator(args, bar, out, hold_out=False)
     validation = _validation(args, client, spec, blocks, prep.pre, prep.n_rows[1])
-    *data, shared = _partitions(client, spec, blocks, counts, prep.pre, prep.classes)
+    data = list(_partitions(client, spec, blocks, counts, prep.pre, prep.classes))
 
     def fit():
         with client.as_current():
@@ -154,7 +156,6 @@ def _train(args, client, spec, blocks, prep, counts, out: Output):
     except cluster.ClusterError as err:
         raise UserError(str(err)) from None
     data.clear()  # the workers free the partitions when no future refers to them
-    del shared
     return estimator, seconds, interrupted
 
 
@@ -178,7 +179,8 @@ def train_and_score(args, out: Output):
 
     stream.check_options(args, "--dask on a file", "drop --dask")
     source = str(args.data)
-    with open_table(args.data, csv_options(args)) as table, session(args.dask) as client:
+    # the cluster first: an unreachable scheduler is said before a CSV file is copied
+    with session(args.dask) as client, open_table(args.data, csv_options(args)) as table:
         workers = max(1, len(client.scheduler_info()["workers"]))
         blocks = worker_blocks(table, workers)
         out.note(
