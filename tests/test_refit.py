@@ -126,3 +126,39 @@ def test_inspect_says_the_model_was_refitted(table, tmp_path, capsys, monkeypatc
     assert main(["inspect", str(tmp_path / "m.lrnet")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "on all 400 rows for" in out and "fitted without the held-out rows" in out
+
+
+@pytest.mark.parametrize(
+    "given, networks", [((), 3), (("--ensemble", "2"), 2), (("--ensemble", "1"), 1)]
+)
+def test_the_refit_averages_networks_from_consecutive_seeds(
+    table, tmp_path, capsys, given, networks
+):
+    doc, err = _train(table, tmp_path / "m.lrnet", capsys, "--seed", "4", *given)
+    assert doc["refit"]["networks"] == networks
+    model = lrnet.load(tmp_path / "m.lrnet")
+    assert model.estimator.hidden_layer_sizes == (8 * networks,)
+    assert model.metadata["refit"]["networks"] == networks
+    if networks > 1:
+        assert f"{networks} networks (seeds 4-{3 + networks})" in err
+        assert f"{networks} networks averaged" in doc["info"]["refit"]
+    # the saved network is the mean of the refits of seeds 4, 5, ...: the first one alone
+    # is the --ensemble 1 model
+    _train(table, tmp_path / "one.lrnet", capsys, "--seed", "4", "--ensemble", "1")
+    one = lrnet.load(tmp_path / "one.lrnet").estimator
+    np.testing.assert_array_equal(model.estimator.coefs_[0][:, :8], one.coefs_[0])
+
+
+def test_inspect_says_how_many_networks_were_averaged(table, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    _train(table, tmp_path / "m.lrnet", capsys, "--ensemble", "2")
+    assert main(["inspect", str(tmp_path / "m.lrnet")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 networks from consecutive seeds averaged into this one" in out
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_a_bad_ensemble_size_is_refused(value, capsys):
+    assert main(["train", "--ensemble", value]) == 2
+    err = capsys.readouterr().err
+    assert "--ensemble" in err and value in err

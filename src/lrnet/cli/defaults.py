@@ -21,6 +21,10 @@ unless the option is given:
 - **refit** (``--refit``, on by default): once the scored model has been tested, the
   same settings are fitted again on every row, training, validation and test, and that
   model is saved (:mod:`lrnet.cli.refit`).
+- **ensemble** (``--ensemble auto``): below 10,000 training rows the refit trains
+  :data:`SMALL_TABLE_ENSEMBLE` networks from consecutive seeds and saves their average
+  as one network (:mod:`lrnet.ensemble`); on a small table most of a network's error
+  is the variance between seeds.  Else one network.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ LARGE_BATCH = 256
 SMALL_TABLE_ROWS, SMALL_TABLE_ALPHA, ALPHA = 10_000, 1e-3, 1e-4
 #: the penalties tried on a small table, the first kept on a tie
 ALPHA_GRID = (1e-3, 1e-2, 1e-1)
+#: networks averaged by the refit of a small table
+SMALL_TABLE_ENSEMBLE = 3
 
 
 def validation_fraction(n_train: int) -> float:
@@ -110,6 +116,10 @@ def resolve(args, n_train: int, out: Output, search: bool = True) -> None:
             chosen.append(f"alpha chosen on the validation split from {grid}")
         else:
             chosen.append(f"alpha {args.alpha:g}")
+    if getattr(args, "ensemble", 1) is None:  # auto
+        args.ensemble = SMALL_TABLE_ENSEMBLE if n_train < SMALL_TABLE_ROWS else 1
+        if args.ensemble > 1 and args.refit:
+            chosen.append(f"the refit averages {args.ensemble} networks")
     if chosen:
         out.note(f"defaults for {n_train:,} training rows: " + ", ".join(chosen) + ".")
 

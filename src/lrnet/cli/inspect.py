@@ -90,9 +90,13 @@ def refit_text(metadata: dict) -> str | None:
     refit = metadata.get("refit")
     if not isinstance(refit, dict) or not all(_number(refit.get(k)) for k in ("rows", "epochs")):
         return None
+    networks = refit.get("networks")
+    averaged = ""
+    if _number(networks) and int(networks) > 1:
+        averaged = f", {int(networks)} networks from consecutive seeds averaged into this one"
     return (
         f"on all {int(refit['rows']):,} rows for {int(refit['epochs'])} epochs after "
-        "scoring; the metrics are of the model fitted without the held-out rows"
+        f"scoring{averaged}; the metrics are of the model fitted without the held-out rows"
     )
 
 

@@ -409,6 +409,15 @@ def _add_network_options(net) -> None:
         "does: with early stopping, for twice the best epoch count under a cosine-decaying "
         "learning rate; the metrics stay those of the scored model (default: on)",
     )
+    net.add_argument(
+        "--ensemble",
+        type=or_auto(positive_int),
+        default=None,
+        metavar="N",
+        help="the refit trains N networks from seeds --seed, --seed+1, ... and saves their "
+        "average (the mean of their logits) as one network N times as wide; 'auto': 3 below "
+        "10,000 training rows, else 1 (default: auto)",
+    )
     _add_training_extras(net)
     net.add_argument(
         "--seed",
