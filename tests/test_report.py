@@ -358,7 +358,7 @@ def test_inspect_fits_80_columns_counts_parameters_and_quotes_dropped_columns(tm
     data = tmp_path / "t.csv"
     frame.to_csv(data, index=False)
     model = tmp_path / "m.lrnet"
-    args = ["train", str(data), "-o", str(model), "--no-report", "--epochs", "3"]
+    args = ["train", str(data), "-o", str(model), "--no-report", "--epochs", "3", "--ensemble", "1"]
     assert main([*args, "--hidden", "100"]) == 0
     err = capsys.readouterr().err
     assert "dropped 1 column(s): 'row_id' (ID-like name)" in err
