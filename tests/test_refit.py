@@ -162,3 +162,9 @@ def test_a_bad_ensemble_size_is_refused(value, capsys):
     assert main(["train", "--ensemble", value]) == 2
     err = capsys.readouterr().err
     assert "--ensemble" in err and value in err
+
+
+def test_ensemble_without_the_refit_says_it_does_nothing(table, tmp_path, capsys):
+    doc, err = _train(table, tmp_path / "m.lrnet", capsys, "--no-refit", "--ensemble", "3")
+    assert "--ensemble: no effect with --no-refit" in err
+    assert lrnet.load(tmp_path / "m.lrnet").estimator.hidden_layer_sizes == (8,)

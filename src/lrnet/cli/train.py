@@ -125,6 +125,8 @@ def unused_options(args, given: dict) -> list[str]:
         notes.append("--weight-decay: no effect unless --solver is adamw (--alpha: L2 penalty).")
     if "dropout" in given and not args.hidden and args.solver != "lbfgs":
         notes.append("--dropout: no effect without hidden layers.")
+    if (getattr(args, "ensemble", None) or 1) > 1 and not args.refit:
+        notes.append("--ensemble: no effect with --no-refit (the refit trains the networks).")
     return notes
 
 
