@@ -131,7 +131,10 @@ def refit(estimator: LRNClassifier, X, y, args, out: Output) -> tuple[LRNClassif
         params["learning_rate"] = schedule
     networks = int(getattr(args, "ensemble", 1) or 1)
     seeds = seeds_of(estimator.random_state, networks)
-    several = f" {networks} networks (seeds {seeds[0]}-{seeds[-1]})," if networks > 1 else ""
+    several = ""
+    if networks > 1:
+        which = "random seeds" if seeds[0] is None else f"seeds {seeds[0]}-{seeds[-1]}"
+        several = f" {networks} networks ({which}),"
     out.note(
         f"refitting on every row (--refit):{several} {len(y):,} rows, {max_iter} {units(schedule)}."
     )
