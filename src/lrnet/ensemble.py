@@ -62,15 +62,16 @@ def average_networks(estimators: list):
         else:
             coef = block_diag(*parts)
         bias = [e.intercepts_[i] for e in estimators]
-        intercepts.append(np.mean(bias, axis=0) if i == layers - 1 else np.concatenate(bias))
+        bias = np.mean(bias, axis=0) if i == layers - 1 else np.concatenate(bias)
         coefs.append(coef.astype(parts[0].dtype, copy=False))
-    intercepts = [b.astype(e.dtype, copy=False) for b, e in zip(intercepts, coefs, strict=True)]
+        intercepts.append(bias.astype(parts[0].dtype, copy=False))
     first = estimators[0]
     # not the optimizer state (its shapes are one network's), nor the callbacks (a
     # terminal display is behaviour, not state)
     dropped = ("_state", "callbacks", "coefs_", "intercepts_")
     merged = copy.copy(first)
-    merged.__dict__ = copy.deepcopy({k: v for k, v in first.__dict__.items() if k not in dropped})
+    kept = {name: v for name, v in first.__dict__.items() if name not in dropped}
+    merged.__dict__ = copy.deepcopy(kept)
     merged.callbacks = None
     merged.coefs_, merged.intercepts_ = coefs, intercepts
     merged.hidden_layer_sizes = tuple(c.shape[1] for c in coefs[:-1])

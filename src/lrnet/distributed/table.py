@@ -84,14 +84,15 @@ def _no_target_matrix(labels):
 def load(spec: TableRows, groups: list[int], pre, roles: tuple) -> tuple:
     """``(X, labels)`` of the rows of ``roles`` in ``groups`` (float32 X, file order)."""
     rows = spec.open()
-    width = len(pre.feature_names_out)
-    xs, ys = [np.empty((0, width), np.float32)], []
+    xs, ys = [], []
     for g in groups:
         for X, _, _, y in rows.pieces(g, roles, _no_target_matrix, pre, spec.source):
-            xs.append(X.astype(np.float32, copy=False))
+            xs.append(X)
             ys.append(y)
-    X = np.concatenate(xs) if len(xs) > 1 else xs[0]
-    return np.ascontiguousarray(X), (np.concatenate(ys) if ys else np.empty(0))
+    if not xs:
+        return np.empty((0, len(pre.feature_names_out)), np.float32), np.empty(0)
+    # one float32 copy of the pieces, contiguous
+    return np.concatenate(xs, dtype=np.float32), np.concatenate(ys)
 
 
 def score(spec: TableRows, groups: list[int], shared) -> tuple:
