@@ -40,11 +40,12 @@ def csv_options(args, model=None) -> CsvOptions:
 
 
 def column_options(args) -> ColumnOptions:
-    """How ``lrnet train`` reads columns: ``--decimal``, ``--no-dates``, ``--max-categories``."""
+    """How ``lrnet train`` reads columns: ``--decimal``, ``--no-dates``, ``--no-log``, ...."""
     options = csv_options(args)
     return ColumnOptions(
         decimal=options.decimal,
         dates=not args.no_dates,
+        log=not args.no_log,
         max_categories=args.max_categories,
         header=options.header,
     )

@@ -115,7 +115,8 @@ def transform_text(row: dict) -> str:
     """What the preprocessing does to one column, in a few words."""
     if row["kind"] == "numeric":
         mean, scale = row["mean"], row["scale"]
-        shifted = f"x - {mean:.4g}" if mean >= 0 else f"x + {-mean:.4g}"
+        x = "log1p(x)" if row.get("log") else "x"  # signed: the caption says so
+        shifted = f"{x} - {mean:.4g}" if mean >= 0 else f"{x} + {-mean:.4g}"
         return f"({shifted}) / {scale:.4g}"
     if "categories" in row:
         categories = row["categories"]
@@ -158,8 +159,13 @@ def preprocessing_table(model: Model, width: int = 80) -> Table | None:
         table.add_row(*(escape(text) for text in row))
     if len(rows) > MAX_ROWS:
         table.add_row(f"... {len(rows) - MAX_ROWS} more (see --json)", "", "", "")
+    captions = []
     if any(row.get("indicator") for row in rows):
-        table.caption = "* also a 0/1 input that says the value was missing"
+        captions.append("* also a 0/1 input that says the value was missing")
+    if any(row.get("log") for row in rows):
+        captions.append("log1p(x): sign(x) log(1 + |x|), a long tail (--no-log)")
+    if captions:
+        table.caption = "\n".join(captions)
         table.caption_justify = "left"
     return table
 

@@ -254,6 +254,13 @@ def _add_column_reading(parser: argparse.ArgumentParser) -> None:
         "days since 1970, year, month, weekday and hour as features)",
     )
     group.add_argument(
+        "--no-log",
+        action="store_true",
+        help="keep long-tailed numeric columns on their scale (default: a numeric column "
+        "with at least 10 values and a sample skewness above 2 that the log straightens "
+        "is read as sign(x) * log(1 + |x|) before scaling)",
+    )
+    group.add_argument(
         "--max-categories",
         type=positive_int,
         default=30,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types
 
-from . import dates, numbers
+from . import dates, numbers, skew
 from .readers import DataError
 
 #: names that mark a column as an identifier, matched case-insensitively
@@ -63,6 +63,9 @@ class ColumnOptions:
         (:mod:`lrnet.data.categories`).
     header : bool
         Whether the file had a header row (recorded for predict).
+    log : bool
+        Read long-tailed numeric columns on a log scale (``False``: ``--no-log``;
+        :mod:`lrnet.data.skew`).
     """
 
     decimal: str | None = None
@@ -70,6 +73,7 @@ class ColumnOptions:
     max_categories: int = 30
     min_frequency: int = 5
     header: bool = True
+    log: bool = True
 
 
 @dataclass
@@ -78,9 +82,10 @@ class ColumnPlan:
 
     ``numeric`` and ``categorical`` are the transformer's columns; a date column's
     features (``dates[column]['features']``) are numeric columns that the table does
-    not hold: :attr:`columns` lists what is read from a table.  ``numbers``, ``dates``
-    and ``capped`` say how a column's values are read (stored with the model);
-    ``notes`` say what was done, for the user (not stored).
+    not hold: :attr:`columns` lists what is read from a table.  ``numbers``, ``dates``,
+    ``capped`` and ``logged`` (numeric columns read as ``sign(x) * log(1 + |x|)``) say
+    how a column's values are read (stored with the model); ``notes`` say what was
+    done, for the user (not stored).
     """
 
     numeric: list[str] = field(default_factory=list)
@@ -90,6 +95,7 @@ class ColumnPlan:
     dates: dict[str, dict] = field(default_factory=dict)
     capped: dict[str, dict] = field(default_factory=dict)
     reading: dict = field(default_factory=dict)
+    logged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -331,6 +337,8 @@ def plan_columns(
             plan.numeric.append(name)
         else:
             plan.categorical.append(name)
+    if options.log:
+        _log_long_tails(frame, plan)
     taken = set(map(str, frame.columns))
     for name, how in date_columns:
         names = dates.feature_names(name, how, taken)
@@ -343,6 +351,30 @@ def plan_columns(
             f"column(s) ({_reasons(plan.dropped)}); lrnet needs at least one feature."
         )
     return plan
+
+
+def _log_long_tails(frame: pd.DataFrame, plan: ColumnPlan) -> None:
+    """Put the long-tailed numeric columns (:mod:`lrnet.data.skew`) in ``plan.logged``; a note."""
+    found = []
+    for name in plan.numeric:
+        series = frame[name]
+        if name in plan.numbers:
+            try:
+                values = numbers.parse_numbers(series, plan.numbers[name], "data")
+            except DataError:  # reported, with its row, when the column is read
+                continue
+        else:
+            values = pd.to_numeric(series, errors="coerce")
+        values = np.asarray(values, dtype=np.float64)
+        tail = skew.long_tailed(values)
+        if tail is not None:
+            plan.logged.append(name)
+            found.append(f"{name!r} ({tail:.1f})")
+    if found:
+        plan.notes.append(
+            f"read on a log scale, log(1 + x), {len(found)} long-tailed column(s) "
+            "(skewness shown): " + ", ".join(found) + " (--no-log to keep their scale)."
+        )
 
 
 def _reading(options: ColumnOptions) -> dict:

