@@ -101,13 +101,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterato
     """
     path = Path(path)
     remove_stale(path)
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f"{_prefix(path)}{os.getpid()}.", suffix=SUFFIX
-        )
-    except OSError as err:
-        raise _named(err, path) from None
-    try:
+        # signals held back while the file is made and named: a Ctrl-C delivered between
+        # the two would leave a temporary file that nothing knows of
+        with interrupts.blocked():
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    dir=path.parent, prefix=f"{_prefix(path)}{os.getpid()}.", suffix=SUFFIX
+                )
+            except OSError as err:
+                raise _named(err, path) from None
         try:
             with os.fdopen(fd, mode, **kwargs) as fh:
                 yield fh
@@ -122,8 +126,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterato
         else:
             stage.pending.append((Path(tmp), path))
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
 
 
