@@ -134,6 +134,32 @@ def test_abort_inside_a_write_leaves_no_temporary_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.lrnet"]
 
 
+@pytest.mark.parametrize("staged", [False, True])
+def test_signal_while_the_temporary_file_is_made_leaves_none(tmp_path, monkeypatch, staged):
+    """A Ctrl-C that lands just after the temporary file exists, before its name is kept."""
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_signal(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered here unless held back
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_signal)
+    target = tmp_path / "model.lrnet"
+    target.write_bytes(b"old")
+    with interrupts.handling(signal.SIGINT), pytest.raises(interrupts.Abort):
+        if staged:
+            with staging(), atomic_write(target) as fh:
+                fh.write(b"new")
+        else:
+            with atomic_write(target) as fh:
+                fh.write(b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.lrnet"]
+
+
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     target = tmp_path / "model.lrnet"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -37,6 +37,9 @@ _installed: dict[int, object] = {}
 #: while a fit runs: the first signal is recorded here instead of raised
 _deferring = 0
 _pending: int | None = None
+#: inside blocked(): a signal that arrived is held here until the block ends
+_holding = 0
+_held: int | None = None
 
 
 def signal_name(signum: int) -> str:
@@ -53,6 +56,15 @@ def exit_code(signum: int) -> int:
 
 
 def _handler(signum, frame) -> None:
+    global _held
+    if _holding:  # inside blocked(): delivered when it ends
+        _held = _held or signum
+        return
+    _deliver(signum)
+
+
+def _deliver(signum: int) -> None:
+    """What a signal does now: recorded for the fit that defers it, else :class:`Abort`."""
     global _pending
     if _deferring and _pending is None:
         _pending = signum
@@ -116,13 +128,25 @@ def deferring() -> Iterator[None]:
 
 @contextlib.contextmanager
 def blocked() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the duration (a commit of several renames)."""
+    """Hold SIGINT and SIGTERM back for the duration (a commit of several renames).
+
+    Two locks: the signals are masked in this thread, and a signal that reaches this
+    module's handler anyway (the kernel gives a process's signal to any thread that
+    does not mask it, such as a BLAS worker's) is held until the block ends; then it
+    does what it would have done (:class:`Abort`, or the first signal of a fit).
+    """
+    global _holding, _held
     signums = {signal.SIGINT, signal.SIGTERM}
     if not _in_main_thread():
         yield
         return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    _holding += 1
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _holding -= 1
+        if not _holding and _held is not None:
+            signum, _held = _held, None
+            _deliver(signum)
