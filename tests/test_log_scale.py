@@ -163,8 +163,10 @@ def test_bad_value_in_a_logged_column_names_its_row():
 def test_train_notes_it_and_predict_inspect_repeat_it(tmp_path, capsys):
     data, model = tmp_path / "t.csv", tmp_path / "m.lrnet"
     table().to_csv(data, index=False)
-    code, _, err = run(capsys, "train", data, "--target", "y", *FAST, "-o", model)
+    code, out, err = run(capsys, "train", data, "--target", "y", *FAST, "-o", model, "--json")
     assert code == 0, err
+    info = json.loads(out)["info"]
+    assert info["input columns"] == "3 numeric (1 on a log scale), 0 categorical, 0 dropped"
     assert (
         "read on a log scale, log(1 + x), 1 long-tailed column(s) (skewness shown): 'count' ("
         in err

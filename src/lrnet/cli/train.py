@@ -446,8 +446,9 @@ class Run:
             "target": self.target,
             "model file": str(model_path),
             "rows": f"{self.n_train} train, {self.metrics['n_samples']} {self.evaluated_on}",
-            "input columns": f"{len(plan.numeric)} numeric, {len(plan.categorical)} "
-            f"categorical, {len(plan.dropped)} dropped",
+            "input columns": f"{len(plan.numeric)} numeric"
+            + (f" ({len(plan.logged)} on a log scale)" if plan.logged else "")
+            + f", {len(plan.categorical)} categorical, {len(plan.dropped)} dropped",
             "network": network_summary(est),
             "solver": f"{est.solver}, {self.epochs_scored} {self.unit}s, {self.seconds:.2f} s"
             + (" (all fits)" if self.alpha_choice else ""),
