@@ -227,3 +227,10 @@ def test_logged_columns_export_to_onnx(tmp_path, capsys):
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     _, proba = session.run(["label", "probabilities"], frame_inputs(proto, rows))
     np.testing.assert_allclose(proba, load(model).predict_proba(rows), rtol=1e-5, atol=1e-6)
+
+
+def test_decided_on_a_bounded_share_of_a_long_column():
+    values = np.floor(np.random.default_rng(5).lognormal(3, 1.5, 1_000_003))
+    assert long_tailed(values) == pytest.approx(long_tailed(values[::11]), rel=1e-12)
+    values[-1] = -1.0  # one negative value anywhere: a signed quantity
+    assert long_tailed(values) is None
