@@ -25,6 +25,11 @@ def test_batch_size_grows_with_the_table(n, batch):
     assert defaults.batch_size(n) == batch
 
 
+@pytest.mark.parametrize("n, networks", [(50, 3), (9_999, 3), (49_999, 3), (50_000, 1), (10**6, 1)])
+def test_the_refit_averages_three_networks_below_50k_rows(n, networks):
+    assert defaults.ensemble(n) == networks
+
+
 @pytest.mark.parametrize("n, batch", [(200, 32), (5_000, 64), (100_000, 256), (10**7, 256)])
 def test_epochs_cap_is_about_a_step_budget(n, batch):
     epochs = defaults.epochs(n, batch)

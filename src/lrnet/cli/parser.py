@@ -423,7 +423,7 @@ def _add_network_options(net) -> None:
         metavar="N",
         help="the refit trains N networks from seeds --seed, --seed+1, ... and saves their "
         "average (the mean of their logits) as one network N times as wide; 'auto': 3 below "
-        "10,000 training rows, else 1 (default: auto)",
+        "50,000 training rows, else 1 (default: auto)",
     )
     _add_training_extras(net)
     net.add_argument(
