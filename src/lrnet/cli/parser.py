@@ -256,9 +256,9 @@ def _add_column_reading(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-log",
         action="store_true",
-        help="keep long-tailed numeric columns on their scale (default: a numeric column "
-        "with at least 10 values and a sample skewness above 2 that the log straightens "
-        "is read as sign(x) * log(1 + |x|) before scaling)",
+        help="keep long-tailed numeric columns on their scale (default: a column of counts "
+        "or amounts, never negative, with 10 or more distinct values, a sample skewness "
+        "above 2 and a skewed bulk, is read as log(1 + x) before scaling)",
     )
     group.add_argument(
         "--max-categories",
