@@ -119,12 +119,12 @@ def test_plain_data_round_trip_is_identical(seed):
 
 
 def test_only_numeric_or_only_categorical():
-    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, np.nan], "y": [0, 1, 0, 1]})
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0] + [np.nan] * 5, "y": [0, 1] * 4})
     pre = Preprocessor.from_dict(Preprocessor.fit(frame, "y").to_dict())
-    assert pre.transform(frame).shape == (4, 2)
-    frame = pd.DataFrame({"c": ["u", "v", None, "u"], "y": [0, 1, 0, 1]})
+    assert pre.transform(frame).shape == (8, 2)
+    frame = pd.DataFrame({"c": ["u", "v", "u"] + [None] * 5, "y": [0, 1] * 4})
     pre = Preprocessor.from_dict(Preprocessor.fit(frame, "y").to_dict())
-    assert pre.transform(frame).shape == (4, 4)
+    assert pre.transform(frame).shape == (8, 4)
 
 
 def test_numeric_column_with_text_in_new_data(table):
@@ -156,7 +156,7 @@ def test_malformed_plain_data_is_rejected(table, edit, message):
         Preprocessor.from_dict(spec, "m.lrnet")
 
 
-@pytest.mark.parametrize("gaps", [1, 5, 50])
+@pytest.mark.parametrize("gaps", [5, 6, 50])
 def test_missing_value_indicators_stay_zero_or_one(gaps):
     # a standardised indicator of a rare gap is huge (about 16.6 for 1 gap in 275 rows)
     rng = np.random.default_rng(0)
@@ -168,6 +168,28 @@ def test_missing_value_indicators_stay_zero_or_one(gaps):
     assert out.shape[1] == 3  # x, z and x's indicator
     np.testing.assert_array_equal(out[:, 2], np.isnan(x).astype(out.dtype))
     assert abs(out[:, 1].mean()) < 1e-6 and out[:, 1].std() == pytest.approx(1, rel=1e-5)
+
+
+@pytest.mark.parametrize("gaps", [1, 2, 4])
+def test_rare_gaps_are_filled_without_an_indicator(gaps):
+    # an indicator learned from a few rows is memorised: penguins' one training row
+    # missing every measurement made a test row missing them all "Adelie" at 0.98
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=200)
+    x[:gaps] = np.nan
+    c = rng.choice(["u", "v", "w"], 200, p=[0.5, 0.3, 0.2]).astype(object)
+    c[-gaps:] = None
+    frame = pd.DataFrame({"x": x, "c": c, "y": [0, 1] * 100})
+    pre = Preprocessor.fit(frame, "y")
+    spec = pre.to_dict()
+    assert spec["numeric"]["missing_indicator"] == []
+    assert spec["categorical"]["missing_indicator"] == []
+    assert pre.feature_names_out == ["num__x", "cat__c_u", "cat__c_v", "cat__c_w"]
+    out = pre.transform(frame)
+    np.testing.assert_allclose(out[:gaps, 0], out[:gaps, 0][0])  # the median, scaled
+    assert spec["numeric"]["medians"] == [float(np.nanmedian(x))]
+    np.testing.assert_array_equal(out[-gaps:, 1:], [[1, 0, 0]] * gaps)  # the most frequent
+    assert np.isfinite(out).all()
 
 
 @pytest.mark.parametrize("rows", [40, 300])

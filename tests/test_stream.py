@@ -35,7 +35,8 @@ FAST = ["--hidden", "8", "--epochs", "3", "--no-report", "--quiet", "--force"]
 
 
 def make_frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:
-    """Numbers with gaps, a constant-free categorical with gaps, a wide one with ties."""
+    """Numbers with gaps, a constant-free categorical with gaps, a wide one with ties;
+    a numeric and a categorical column with rare gaps (fewer than an indicator needs)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -47,6 +48,8 @@ def make_frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     )
     frame.loc[rng.random(n) < 0.1, "a"] = np.nan
     frame.loc[rng.random(n) < 0.05, "c"] = None
+    frame.loc[[7, n // 2, n - 3], "b"] = np.nan  # rare gaps: filled, no indicator
+    frame.loc[[11, n - 7], "d"] = None
     logit = frame["a"].fillna(5) - 5 + (frame["c"] == "x") * 2.0
     frame["y"] = np.where(logit + rng.logistic(size=n) > 0, "yes", "no")
     return frame

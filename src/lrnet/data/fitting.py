@@ -25,7 +25,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
 from .columns import ColumnPlan
-from .transform import as_numeric, as_strings, binary_indicators, build_transformer
+from .transform import (
+    MIN_MISSING_ROWS,
+    as_numeric,
+    as_strings,
+    binary_indicators,
+    build_transformer,
+)
 
 #: the size of one block of float64 values when a transformer is fitted or applied in
 #: blocks of rows (scikit-learn makes a few copies of it)
@@ -46,17 +52,35 @@ def numeric_block(frame: pd.DataFrame, columns: list[str], source: str) -> np.nd
 
 
 def _medians(frame: pd.DataFrame, columns: list[str], source: str):
-    """Each column's median over its present values, and the columns with a gap."""
+    """Each column's median over its present values, and the columns given an indicator.
+
+    A column gets an indicator when it is missing in :data:`MIN_MISSING_ROWS` rows or more.
+    """
     medians, missing = [], []
     for j, name in enumerate(columns):
         values = as_numeric(frame[name], source)  # one float64 column at a time
         gaps = np.isnan(values)
         if gaps.any():
-            missing.append(j)
+            if gaps.sum() >= MIN_MISSING_ROWS:
+                missing.append(j)
             values = values[~gaps]
         medians.append(float(np.median(values)))
         del values, gaps
     return np.array(medians), missing
+
+
+def _fill_rare_gaps(strings: pd.DataFrame) -> None:
+    """Fill the gaps of columns missing in fewer than :data:`MIN_MISSING_ROWS` rows.
+
+    With the most frequent value (ties: the smallest, as ``SimpleImputer``), which they
+    leave the most frequent: the imputer then fits the same fill value and no indicator.
+    """
+    for name in strings.columns:
+        gaps = strings[name].isna()
+        if 0 < gaps.sum() < MIN_MISSING_ROWS:
+            counts = strings[name].value_counts()
+            top = min(counts.index[counts == counts.max()])
+            strings[name] = strings[name].where(~gaps, top)
 
 
 def _structure(plan: ColumnPlan, medians, missing, cat_pipeline) -> pd.DataFrame:
@@ -121,6 +145,7 @@ def fit_transformer(frame: pd.DataFrame, plan: ColumnPlan, source: str) -> Colum
         strings = pd.DataFrame(
             {name: as_strings(frame[name]) for name in plan.categorical}, index=frame.index
         )
+        _fill_rare_gaps(strings)
         cat_pipeline.fit(strings)
         del strings
     medians, missing = _medians(frame, plan.numeric, source) if plan.numeric else ([], [])

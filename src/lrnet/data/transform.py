@@ -6,6 +6,13 @@ Categorical and string columns: ``SimpleImputer(strategy='most_frequent',
 add_indicator=True)`` then ``OneHotEncoder(handle_unknown='ignore')``, so a category
 never seen in training encodes as all zeros.
 
+A column gets a missing-value indicator only when it is missing in at least
+:data:`MIN_MISSING_ROWS` training rows; rarer gaps are only filled (median, most
+frequent value).  An indicator learned from one or two rows is memorised, not learned:
+palmerpenguins has one training row missing every measurement, an Adelie, and a test
+row missing every measurement, a Gentoo on Gentoo's island, was called Adelie at 0.98
+through the indicators.  The same floor as a kept category's (``--max-categories``).
+
 :func:`prepare_frame` gives the transformer uniform column types whatever the reader
 produced (float64, or strings with NaN), and names the row of a bad value; first,
 :func:`read_values` reads text numbers, dates and rare categories as the plan says.  Which
@@ -30,6 +37,9 @@ from .dates import date_features
 from .numbers import parse_numbers
 from .readers import DataError, row_name
 from .skew import signed_log1p
+
+#: a column missing in fewer training rows gets no missing-value indicator
+MIN_MISSING_ROWS = 5
 
 
 def build_transformer(numeric: list[str], categorical: list[str]) -> ColumnTransformer:

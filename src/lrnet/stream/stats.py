@@ -41,7 +41,13 @@ from ..data.columns import ColumnOptions, ColumnPlan
 from ..data.preprocessing import Preprocessor
 from ..data.readers import DataError
 from ..data.spec import _rebuild  # the rebuild of a model file: fitted from statistics
-from ..data.transform import as_numeric, as_strings, binary_indicators, check_scales
+from ..data.transform import (
+    MIN_MISSING_ROWS,
+    as_numeric,
+    as_strings,
+    binary_indicators,
+    check_scales,
+)
 
 #: values kept per numeric column for its median
 MEDIAN_SAMPLE = 100_000
@@ -128,10 +134,11 @@ class NumericStats:
         """``(missing columns, mean, var, n)`` of the imputed columns, then the indicators.
 
         The order of ``SimpleImputer(add_indicator=True)``'s output: the columns, then an
-        indicator per column with a missing value.
+        indicator per column missing in :data:`~lrnet.data.transform.MIN_MISSING_ROWS`
+        rows or more.
         """
         n = self.count + self.missing
-        gaps = np.flatnonzero(self.missing > 0)
+        gaps = np.flatnonzero(self.missing >= MIN_MISSING_ROWS)
         share = self.missing / n  # the imputed values: a block at the median, no spread
         delta = medians - self.mean
         mean = self.mean + delta * share
@@ -319,7 +326,9 @@ def fitted_preprocessor(
         }
     if plan.categorical:
         counts = [cats.counts[name] for name in plan.categorical]
-        missing = [j for j, name in enumerate(plan.categorical) if cats.missing[name]]
+        missing = [
+            j for j, name in enumerate(plan.categorical) if cats.missing[name] >= MIN_MISSING_ROWS
+        ]
         num_cat = [sorted(c) for c in counts] + [[False, True] for _ in missing]
         cat = {
             "columns": list(plan.categorical),
