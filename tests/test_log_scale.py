@@ -47,12 +47,13 @@ def table(n: int = 400, seed: int = 0) -> pd.DataFrame:
     [
         (np.floor(RNG.lognormal(3, 1.5, 500)), True),  # counts with a long tail
         (RNG.pareto(1.5, 500) * 1000, True),  # amounts
-        (np.r_[np.zeros(460), RNG.lognormal(5, 1, 40)], True),  # mostly zero, a tail
+        (np.r_[np.zeros(460), RNG.lognormal(5, 2, 40)], True),  # mostly zero, a tail
         (RNG.normal(0, 1, 500), False),  # symmetric
         (RNG.gamma(4, 1, 500), False),  # skewness 1: not a long tail
         (RNG.exponential(20, 500) - 10, False),  # a signed quantity: negatives
         (np.r_[RNG.normal(5, 1, 495), [60, 70, 80, 90, 99]], False),  # a few outliers
         (np.repeat([0, 1, 2, 3, 50], 100), False),  # fewer than 10 distinct values
+        (np.r_[np.zeros(450), RNG.integers(1, 17, 50)], False),  # a pixel's 0-16: no span
         (100 - np.floor(RNG.lognormal(1, 1.2, 500)).clip(0, 100), False),  # left tail
         (np.r_[np.floor(RNG.lognormal(3, 1.5, 400)), [np.nan] * 100], True),  # gaps ignored
     ],

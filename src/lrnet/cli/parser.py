@@ -257,8 +257,9 @@ def _add_column_reading(parser: argparse.ArgumentParser) -> None:
         "--no-log",
         action="store_true",
         help="keep long-tailed numeric columns on their scale (default: a column of counts "
-        "or amounts, never negative, with 10 or more distinct values, a sample skewness "
-        "above 2 and a skewed bulk, is read as log(1 + x) before scaling)",
+        "or amounts, never negative, with 10 or more distinct values spanning an order of "
+        "magnitude, a sample skewness above 2 and a skewed bulk, is read as log(1 + x) "
+        "before scaling)",
     )
     group.add_argument(
         "--max-categories",
