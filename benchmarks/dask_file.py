@@ -15,14 +15,13 @@ workers: the figures show what the cluster path costs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stream_memory import cpu_name, run, write_parquet  # noqa: E402
+from stream_memory import machine_line, run, write_parquet  # noqa: E402
 
 MODES = {
     "in memory": ["--no-stream"],
@@ -38,10 +37,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--tmpdir", default=None)
     args = parser.parse_args()
-    print(
-        f"# lrnet train FILE --dask; CPU: {cpu_name()}, {os.cpu_count()} cores (shared with "
-        f"other jobs: timings are noisy); Python {sys.version.split()[0]}"
-    )
+    print(machine_line("lrnet train FILE --dask"))
     common = ["--epochs", str(args.epochs), "--no-early-stopping", "--seed", "0"]
     common += ["--validation-fraction", "0"]
     with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:

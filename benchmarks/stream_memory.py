@@ -101,6 +101,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_line(title: str) -> str:
+    """The first line of a result file: what ran, on which CPU and Python."""
+    return (
+        f"# {title}; CPU: {cpu_name()}, {os.cpu_count()} cores (shared with "
+        f"other jobs: timings are noisy); Python {sys.version.split()[0]}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-rows", type=int, default=9_400_000)
@@ -110,10 +118,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--tmpdir", default=None)
     args = parser.parse_args()
-    print(
-        f"# lrnet train --stream; CPU: {cpu_name()}, {os.cpu_count()} cores (shared with "
-        f"other jobs: timings are noisy); Python {sys.version.split()[0]}"
-    )
+    print(machine_line("lrnet train --stream"))
     common = ["--epochs", str(args.epochs), "--seed", "0"]
     with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:
         tmp = Path(tmp)
