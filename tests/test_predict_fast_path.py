@@ -112,9 +112,10 @@ def test_all_finite_small_large_and_overflowing(n, bad):
 @pytest.mark.parametrize(
     "units, dtype, rows",
     [
-        ((784, 256, 128, 10), np.float32, 2048),
-        ((20, 64, 64, 1), np.float32, 4096),  # capped
-        ((784, 256, 128, 10), np.float64, 1024),
+        ((784, 256, 128, 10), np.float32, 1330),  # 2 MiB / (394 outputs x 4 bytes)
+        ((20, 64, 64, 1), np.float32, 4064),
+        ((20, 256, 256, 1), np.float32, 1022),
+        ((784, 256, 128, 10), np.float64, 665),
         ((5, 2), np.float32, 4096),  # capped
         ((10, 100_000, 2), np.float32, 256),  # floored
     ],
@@ -124,3 +125,17 @@ def test_predict_chunk_fills_about_2_mib(units, dtype, rows):
 
     coefs = [np.empty((a, b), dtype) for a, b in zip(units[:-1], units[1:], strict=True)]
     assert predict_chunk(coefs, dtype) == rows
+
+
+@pytest.mark.parametrize("rows, widths", [(5, [3, 4]), (1, [7]), (256, [64, 64, 32])])
+def test_block_buffers_are_disjoint_views_of_one_allocation(rows, widths):
+    """One allocation per prediction block (no heap trimming between calls)."""
+    from lrnet.network import _block_buffers
+
+    bufs = _block_buffers(rows, widths, np.float32)
+    assert [b.shape for b in bufs] == [(rows, w) for w in widths]
+    assert all(b.flags.c_contiguous and b.dtype == np.float32 for b in bufs)
+    assert len({id(b.base) for b in bufs}) == 1
+    for i, b in enumerate(bufs):
+        b[...] = i
+    assert all((b == i).all() for i, b in enumerate(bufs))

@@ -27,6 +27,9 @@ from .losses import bounded_logits, log_probabilities_, logits_in_bounds, probab
 #: the smallest positive float64: the floor of predict_proba
 TINY = float(np.finfo(np.float64).tiny)
 
+#: the smallest positive normal number of each output dtype, as a scalar of that dtype
+_TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
+
 
 class Head:
     """The softmax head; the sigmoid heads below change what differs."""
@@ -79,7 +82,7 @@ class Head:
             P = self._probabilities(Z.astype(dtype, copy=False))
         else:
             P = self._probabilities(bounded_logits(Z.astype(np.float64))).astype(dtype)
-        return np.maximum(P, np.finfo(dtype).tiny, out=P)
+        return np.maximum(P, _TINY[dtype], out=P)
 
     def _probabilities(self, Z: np.ndarray) -> np.ndarray:
         return probabilities_(Z, self.link)

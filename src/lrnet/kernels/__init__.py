@@ -134,6 +134,9 @@ SETS: dict[str, Callable[[], Kernels]] = {"numba": _numba, "numpy": _numpy}
 #: ``lrnet train`` uses by default, about 2e9.
 AUTO_MIN_WORK = 1e10
 
+#: set name -> (its loader, the set it loaded): ``auto`` skips the import on later calls
+_LOADED: dict[str, tuple[Callable[[], Kernels], Kernels]] = {}
+
 #: the compiled sets, by the module that holds them (loaded: no start-up cost left)
 _COMPILED = {"numba": "lrnet.kernels.numba_"}
 
@@ -152,10 +155,19 @@ def resolve(name: str | None = None, work: float | None = None) -> Kernels:
             module = _COMPILED.get(set_name)
             if module is not None and not big and module not in sys.modules:
                 continue  # not worth starting for this job
+            loaded = _LOADED.get(set_name)
+            if (
+                loaded is not None
+                and loaded[0] is loader
+                and (module is None or sys.modules.get(module) is not None)
+            ):
+                return loaded[1]  # a single-row prediction resolves on every call
             try:
-                return loader()
+                kernels = loader()
             except ImportError:
                 continue
+            _LOADED[set_name] = (loader, kernels)
+            return kernels
     if name not in SETS:
         raise ValueError(
             f"{ENV}={name!r} is not a kernel set; expected 'auto' or one of {sorted(SETS)}. "
