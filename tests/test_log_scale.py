@@ -81,6 +81,26 @@ def test_skewness(values, expected):
     assert skewness(np.array(values, float)) == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.parametrize("factor", [1.0, 1e50, 1e110, 1e150, 1e200, 1e290])
+def test_large_amounts_are_decided_like_small_ones(factor):
+    """Moments of values near 1e110 used to overflow a Python float (an OverflowError)."""
+    counts = np.floor(RNG.lognormal(3, 1.5, 500)) + 1  # below 1e5
+    values = counts * factor
+    assert np.isfinite(values).all()
+    assert skewness(values) == pytest.approx(skewness(counts), rel=1e-9)
+    assert long_tailed(counts) is not None
+    assert long_tailed(values) is not None
+
+
+def test_a_column_of_huge_amounts_trains(tmp_path, capsys):
+    data = tmp_path / "huge.csv"
+    pd.DataFrame({"v": [1e110 * (i + 1) for i in range(10)] * 2, "y": ["a", "b"] * 10}).to_csv(
+        data, index=False
+    )
+    code, _, err = run(capsys, "train", data, "--target", "y", *FAST, "-o", tmp_path / "m.lrnet")
+    assert code == 0, err
+
+
 # ---------------------------------------------------------------------- the preprocessing
 def test_long_tailed_column_is_logged_before_scaling():
     frame = table()

@@ -56,11 +56,20 @@ def signed_expm1(values):
 
 
 def skewness(values: np.ndarray) -> float:
-    """The sample skewness ``m3 / m2 ** 1.5`` of the finite values (0 when constant)."""
+    """The sample skewness ``m3 / m2 ** 1.5`` of the finite values (0 when constant).
+
+    Computed on the values divided by the largest magnitude (the skewness does not
+    depend on the scale), so that columns of values near 1e150 or 1e300 neither
+    overflow the moments nor lose them.
+    """
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size < 3:
         return 0.0
+    scale = float(np.abs(values).max())
+    if not scale > 0:  # all zeros
+        return 0.0
+    values = values / scale
     centred = values - values.mean()
     m2 = float(np.mean(centred**2))
     if not m2 > 0:  # constant (or too small to square)
@@ -89,7 +98,7 @@ def long_tailed(values: np.ndarray) -> float | None:
     positive = present[present > 0]
     if not present.max() >= MIN_SPAN * np.median(positive):
         return None
-    q10, q50, q90 = np.quantile(present, [0.1, 0.5, 0.9])
+    q10, q50, q90 = np.quantile(present / present.max(), [0.1, 0.5, 0.9])  # no overflow
     if q90 > q10 and (q90 + q10 - 2 * q50) / (q90 - q10) < BULK_SKEWNESS:
         return None
     after = skewness(signed_log1p(present))
