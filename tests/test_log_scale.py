@@ -225,6 +225,32 @@ def test_stream_logs_the_same_columns(tmp_path, capsys):
     assert scaler.mean_[0] == pytest.approx(np.log1p(table(2000)["count"]).mean(), rel=0.05)
 
 
+def test_stream_never_decides_on_a_test_row(tmp_path, capsys):
+    """The plan is made on the rows left after the test split, as in memory."""
+    from lrnet.stream import split
+
+    rng = np.random.default_rng(3)
+    n = 400
+    roles = split.roles(np.arange(n), 0, 0.2, 0.0)  # --seed 0, --test-fraction 0.2
+    test_row = int(np.flatnonzero(roles == split.TEST)[0])
+    train_row = int(np.flatnonzero(roles != split.TEST)[0])
+    weights = np.array([30, 20, 15, 10, 8, 6, 4, 3, 4]) / 100
+    values = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 1000], n, p=weights)
+    columns = {}
+    for name, row in (("in_test", test_row), ("in_train", train_row)):
+        column = values.astype(float)
+        column[row] = 500.0  # the tenth distinct value, in one row only
+        assert long_tailed(column) is not None and long_tailed(np.delete(column, row)) is None
+        columns[name] = column
+    columns["y"] = rng.choice(["a", "b"], n)
+    data = tmp_path / "t.parquet"
+    pd.DataFrame(columns).to_parquet(data, row_group_size=50)
+    model = tmp_path / "m.lrnet"
+    code, _, err = run(capsys, "train", data, "--target", "y", *FAST, "-o", model, "--stream")
+    assert code == 0, err
+    assert load(model).preprocessor.plan.logged == ["in_train"]
+
+
 def test_logged_columns_export_to_onnx(tmp_path, capsys):
     ort = pytest.importorskip("onnxruntime")
     import onnx

@@ -288,14 +288,10 @@ def _prepare(args, table, source: str, out: Output, scanner) -> Prepared:
     if args.test_fraction == 0:
         out.note("--test-fraction 0: the metrics below are on the training data.")
     val_fraction = 0.0 if args.solver == "lbfgs" else args.validation_fraction
-    rows = Rows(
-        table,
-        target,
-        Split(args.seed, args.test_fraction, val_fraction),
-        functools.partial(target_labels, source=source),
-    )
+    how = Split(args.seed, args.test_fraction, val_fraction)
+    rows = Rows(table, target, how, functools.partial(target_labels, source=source))
     options = column_options(args)
-    plan = plan_columns(sample.loc[sample[target].notna()], target, source, options)
+    plan = plan_columns(_fit_share(sample, target, how), target, source, options)
     order = target_order(sample[target])
     del sample
     _release()
@@ -315,6 +311,19 @@ def _prepare(args, table, source: str, out: Output, scanner) -> Prepared:
     fit_counts = found.labels[split.TRAIN] + found.labels[split.VALIDATION]
     classes, counts = _classes(fit_counts, target, source)
     return Prepared(target, rows, pre, classes, counts, n_rows, order, valid_frame)
+
+
+def _fit_share(sample, target: str, how) -> object:
+    """The sampled rows the columns are planned on: a target, and not a test row.
+
+    As in memory, where the plan is made on the rows left after the test split: which
+    columns are dates, IDs, categories or long-tailed never depends on a test row.
+    (The sample's index holds the file's row numbers, which decide the split.)
+    """
+    from ..stream import split
+
+    keep = sample[target].notna().to_numpy() & (how.roles(sample.index.to_numpy()) != split.TEST)
+    return sample.loc[keep] if keep.any() else sample.loc[sample[target].notna()]
 
 
 def _scan_here(rows, plan, seed: int, progress: PassProgress):
