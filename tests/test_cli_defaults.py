@@ -159,3 +159,61 @@ def test_auto_is_accepted_explicitly(tmp_path, capsys, monkeypatch, option):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     code, err, _ = _train(tmp_path, capsys, option, "auto")
     assert code == 0 and "defaults for 320 training rows" in err
+
+
+def _tiny(path):
+    """20 rows, 3 classes, one of them a single row: no stratified validation split."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(20, 2)), columns=["f1", "f2"])
+    frame["y"] = ["a", "b"] * 9 + ["a", "c"]
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_no_validation_split_says_what_the_defaults_lose(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    data = _tiny(tmp_path / "t.csv")
+    argv = ["train", str(data), "--target", "y", "--test-fraction", "0", "--epochs", "3"]
+    assert main([*argv, "--no-report", "--out", str(tmp_path / "m.lrnet")]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "no validation scores: the class(es) 'c' have a single row in the training split "
+        "(--validation-fraction 0.25); so no early stopping, and alpha 0.001, not chosen on "
+        "a validation split." in err
+    )
+    assert (
+        "--ensemble 3: one network was trained, as the refit trains the others (every row "
+        "was in the scored fit, so there is no refit)." in err
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, says",
+    [
+        (["--test-fraction", "0", "--validation-fraction", "0", "--ensemble", "2"], "(every"),
+        (["--calibrate", "--ensemble", "3"], "--calibrate: the model was not refitted"),
+        (["--stream", "--ensemble", "3"], "--stream: the model is not refitted"),
+    ],
+)
+def test_an_ensemble_without_a_refit_is_one_network_and_says_so(
+    tmp_path, capsys, monkeypatch, extra, says
+):
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    data = _table(tmp_path / "t.csv", rows=120)
+    out = tmp_path / "m.lrnet"
+    argv = ["train", str(data), "--target", "y", "--hidden", "4", "--epochs", "3"]
+    assert main([*argv, *extra, "--no-report", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    networks = extra[extra.index("--ensemble") + 1]
+    line = next(x for x in err.splitlines() if f"--ensemble {networks}: one network" in x)
+    assert says in line
+    assert lrnet.load(out).estimator.coefs_[0].shape[1] == 4  # one network of 4 units
+
+
+@pytest.mark.parametrize("option", ["--ensemble", "--batch-size", "--epochs"])
+@pytest.mark.parametrize("value", ["abc", "0", "2.5"])
+def test_options_that_take_auto_say_so_when_refused(tmp_path, capsys, option, value):
+    data = _table(tmp_path / "t.csv", rows=40)
+    assert main(["train", str(data), "--target", "y", option, value]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: expected a positive integer or 'auto', got '{value}'" in err

@@ -42,7 +42,7 @@ def digest(path) -> str:
         (["train", "--seed", "-1"], "--seed: expected an integer from 0 to 4294967295"),
         (["train", "--seed", "99999999999999"], "--seed: expected an integer from 0"),
         (["train", "--lr", "inf"], "--lr: expected a finite number, got 'inf'"),
-        (["train", "--alpha", "nan"], "--alpha: expected a finite number, got 'nan'"),
+        (["train", "--alpha", "nan"], "--alpha: expected a finite number or 'auto', got 'nan'"),
         (["train", "--max-grad-norm", "inf"], "--max-grad-norm: expected a finite number"),
     ],
 )

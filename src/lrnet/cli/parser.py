@@ -112,7 +112,18 @@ def dropout_rates(text: str) -> float | tuple[float, ...]:
 
 def batch_size(text: str) -> int | str:
     """A positive integer or 'auto'."""
-    return "auto" if text == "auto" else positive_int(text)
+    return "auto" if text == "auto" else _naming_auto(positive_int, text)
+
+
+def _naming_auto(parse, text: str):
+    """``parse(text)``; its error says that ``'auto'`` is accepted too."""
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as err:
+        expected, got, value = str(err).rpartition(", got ")
+        if not got:
+            raise
+        raise argparse.ArgumentTypeError(f"{expected} or 'auto', got {value}") from None
 
 
 def positive_float(text: str) -> float:
@@ -143,7 +154,7 @@ def or_auto(parse):
     """``parse``, or None for ``'auto'`` (the value is then chosen from the data)."""
 
     def parse_or_auto(text: str):
-        return None if text == "auto" else parse(text)
+        return None if text == "auto" else _naming_auto(parse, text)
 
     parse_or_auto.__name__ = parse.__name__
     return parse_or_auto

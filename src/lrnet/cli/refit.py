@@ -73,8 +73,10 @@ def skipped(args, interrupted: bool, held_out: bool) -> str | None:
 
     ``held_out``: whether any row was left out of the scored fit (test or validation).
     """
-    if not args.refit or not held_out:
+    if not args.refit:
         return ""
+    if not held_out:
+        return one_network(args, "every row was in the scored fit, so there is no refit")
     if interrupted:
         return "training was interrupted, so the model was not refitted on every row."
     for given, flag in (
@@ -86,9 +88,18 @@ def skipped(args, interrupted: bool, held_out: bool) -> str | None:
         if given:
             return (
                 f"{flag}: the model was not refitted on every row (--refit); the saved "
-                "model is the one scored."
+                "model is the one scored." + one_network(args, "", " ")
             )
     return None
+
+
+def one_network(args, why: str, sep: str = "") -> str:
+    """The note that ``--ensemble N`` trained one network: the refit trains the others."""
+    networks = int(getattr(args, "ensemble", 1) or 1)
+    if networks < 2:
+        return ""
+    because = f" ({why})" if why else ""
+    return f"{sep}--ensemble {networks}: one network was trained, as the refit trains the others{because}."
 
 
 def best_epoch(estimator: LRNClassifier) -> int | None:

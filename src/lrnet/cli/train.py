@@ -190,9 +190,14 @@ def validation_plan(args, y_train, out: Output) -> bool:
             f"{args.validation_fraction:.3g} {why}. Raise --validation-fraction, or drop "
             "--early-stopping."
         )
+    lost = []  # what the defaults note promised that needs the split
+    if args.early_stopping:
+        lost.append("no early stopping")
+    if args.alpha_grid:
+        lost.append(f"alpha {args.alpha:g}, not chosen on a validation split")
     out.note(
         f"no validation scores: {why} (--validation-fraction {args.validation_fraction:.3g})"
-        + ("; so no early stopping." if args.early_stopping else ".")
+        + (f"; so {', and '.join(lost)}." if lost else ".")
     )
     args.early_stopping = False
     return False
@@ -634,7 +639,10 @@ def run(args, out: Output) -> int:
     elif stream.chosen(args, out):  # a file larger than --memory: read in row groups (issue 11)
         result = stream.train_and_score(args, out)
         if args.refit:
-            out.note("--stream: the model is not refitted on every row (--refit needs memory).")
+            out.note(
+                "--stream: the model is not refitted on every row (--refit needs memory)."
+                + refit.one_network(args, "", " ")
+            )
     else:
         result = train_and_score(args, out)
     estimator = result.estimator
