@@ -99,7 +99,10 @@ def one_network(args, why: str, sep: str = "") -> str:
     if networks < 2:
         return ""
     because = f" ({why})" if why else ""
-    return f"{sep}--ensemble {networks}: one network was trained, as the refit trains the others{because}."
+    return (
+        f"{sep}--ensemble {networks}: one network was trained, as the refit trains the "
+        f"others{because}."
+    )
 
 
 def best_epoch(estimator: LRNClassifier) -> int | None:
