@@ -7,6 +7,7 @@ Each user mistake must end in one clear error line and exit status 1, never a tr
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -241,3 +242,23 @@ def test_header_only_csv_is_a_table_without_rows(tmp_path):
     path.write_text("a,b\n")
     chunks = list(iter_table(path, chunk_rows=5))
     assert len(chunks) == 1 and list(chunks[0].columns) == ["a", "b"] and chunks[0].empty
+
+
+@pytest.mark.parametrize(
+    "values, what",
+    [
+        (pd.to_datetime(["2020-01-01", None, "1960-01-01", "2021-06-01"] * 60), "dates"),
+        (pd.to_timedelta([1, 2, None, 4] * 60, unit="D"), "durations"),
+    ],
+)
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_dates_in_a_numeric_column_are_refused(tmp_path, capsys, model, values, what, command):
+    """Not read as nanosecond counts (a missing date was -9.2e18)."""
+    frame = make_table()  # 240 rows
+    frame["x2"] = values
+    data = tmp_path / "dated.parquet"
+    frame.to_parquet(data)
+    args = [command, model, data] + (["-o", tmp_path / "p.csv"] if command == "predict" else [])
+    line = one_error(*run(capsys, *args))
+    assert f"column 'x2' must be numeric, as in training, but it holds {what}" in line
+    assert "Give the numbers the model was trained on" in line

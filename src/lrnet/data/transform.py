@@ -190,6 +190,14 @@ def check_scales(transformer: ColumnTransformer, source: str) -> None:
 
 def as_numeric(series: pd.Series, source: str) -> np.ndarray:
     """A numeric column's float64 values; text or an infinity is an error naming its row."""
+    if types.is_datetime64_any_dtype(series.dtype) or types.is_timedelta64_dtype(series.dtype):
+        # pd.to_numeric would read them as nanosecond counts, and a missing one as -9.2e18
+        what = "dates" if types.is_datetime64_any_dtype(series.dtype) else "durations"
+        raise DataError(
+            f"{source}: column {series.name!r} must be numeric, as in training, but it holds "
+            f"{what} ({series.dtype}). Give the numbers the model was trained on, or train "
+            "again on a file where this column holds these values."
+        )
     if not types.is_numeric_dtype(series.dtype) or types.is_bool_dtype(series.dtype):
         converted = pd.to_numeric(series, errors="coerce")
         bad = converted.isna() & series.notna()
