@@ -147,10 +147,13 @@ class Preprocessor:
             out = np.ascontiguousarray(out, dtype=dtype)
         if not np.isfinite(out).all():
             row, col = np.argwhere(~np.isfinite(out))[0]
+            feature = self.feature_names_out[col]
+            name = feature.partition("__")[2]  # 'num__income' -> 'income'
+            what = f"column {name!r}" if name in frame.columns else f"feature {feature!r}"
             raise DataError(
-                f"{source}: feature {self.feature_names_out[col]!r} of "
-                f"{row_name(frame.index[row], frame.attrs)} overflows once standardised: the "
-                "value is far outside the range seen in training. Check that column."
+                f"{source}: {what} of {row_name(frame.index[row], frame.attrs)} overflows "
+                "once standardised: the value is far outside the range seen in training. "
+                "Check that column."
             )
         return out
 
