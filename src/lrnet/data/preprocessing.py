@@ -200,7 +200,8 @@ class Preprocessor:
                     "scale": num["scale"][i],
                 }
                 if name in logged:  # the median of the logs is the log of a median
-                    row.update(fill=float(signed_expm1(row["fill"])), log=True)
+                    # to 12 digits: expm1(log1p(13)) is 12.999999999999996
+                    row.update(fill=float(f"{signed_expm1(row['fill']):.12g}"), log=True)
                 rows.append(row)
         cat = spec.get("categorical")
         if cat:
