@@ -216,7 +216,7 @@ def test_block_transform_names_the_line_of_a_bad_value(tmp_path, monkeypatch, ro
     bad.loc[row, "x2"] = 1e300
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
-    with pytest.raises(DataError, match=rf"feature 'num__x2' of line {row + 2} overflows"):
+    with pytest.raises(DataError, match=rf"column 'x2' of line {row + 2} overflows"):
         pre.transform(read_table(path), "bad.csv")
 
 
