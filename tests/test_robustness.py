@@ -118,7 +118,7 @@ def test_float32_overflow_in_hidden_layers_is_an_error():
     clf.coefs_[1][...] = 1.0
     clf.coefs_[1][0] = -1.0  # so every logit is inf - inf
     big = np.full((1, 4), 3e38, np.float32)
-    with pytest.raises(ValueError, match="hidden layers overflowed"):
+    with pytest.raises(ValueError, match="its weighted sums overflowed"):
         clf.predict_proba(big)
 
 

@@ -56,7 +56,7 @@ def bounded_logits(Z: np.ndarray) -> np.ndarray:
     if nan_rows.size:
         raise ValueError(
             f"The network's output is NaN for {nan_rows.size} row(s) of X (first: "
-            f"{nan_rows[:5].tolist()}): the hidden layers overflowed. These inputs are far "
+            f"{nan_rows[:5].tolist()}): its weighted sums overflowed. These inputs are far "
             "outside the range the model was trained on, or its weights are not finite; "
             "check and rescale those rows."
         )

@@ -333,7 +333,12 @@ def predict_logits(
     ``inf - inf``), and relu, tanh and the logistic turn ``-inf`` or ``inf`` into finite
     values.  So every row whose hidden pre-activations or logits are not finite is
     recomputed by :func:`reference_logits`, which does not use BLAS: the result of
-    such a row is the same for 1 row and for n rows, on any CPU.
+    such a row is the same for 1 row and for n rows, on any CPU.  Not covered: a row
+    whose products exceed the float range with both signs (inputs near 1e38 in float32,
+    1e308 in float64) can have a finite sum in one summation order and not in another,
+    so BLAS may return it finite in one call (kept) and not in another (recomputed,
+    possibly to NaN, an error).  Screening for that would need a bound on every row's
+    partial sums, a pass over X and each hidden layer per call.
     """
     act = activations.get(activation)
     n = X.shape[0]
