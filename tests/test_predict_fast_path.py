@@ -139,3 +139,26 @@ def test_block_buffers_are_disjoint_views_of_one_allocation(rows, widths):
     for i, b in enumerate(bufs):
         b[...] = i
     assert all((b == i).all() for i, b in enumerate(bufs))
+
+
+@pytest.mark.parametrize("rows", [1, 256, 4096, 4097, 9000])
+def test_prediction_asks_for_a_compiled_set_by_forward_flops(monkeypatch, rows):
+    """A fit's work counts 6 flops per parameter and row, a prediction 2: work / 3.
+
+    One block's rows give no job size (a compiled set only if already loaded).
+    """
+    import lrnet.network as network
+
+    asked, original = [], network.resolve
+
+    def resolve(name=None, work=None):
+        asked.append(work)
+        return original("numpy")
+
+    monkeypatch.setattr(network, "resolve", resolve)
+    coefs = [np.ones((20, 64), np.float32), np.ones((64, 1), np.float32)]
+    intercepts = [np.zeros(64, np.float32), np.zeros(1, np.float32)]
+    X = np.zeros((rows, 20), np.float32)
+    network.predict_logits(coefs, intercepts, X, "relu")
+    assert network.predict_chunk(coefs, np.float32) == 4096
+    assert asked == [None if rows <= 4096 else rows * (20 * 64 + 64) / 3]

@@ -346,9 +346,11 @@ def predict_logits(
     if chunk is None:  # computed only for large inputs: single rows stay lean
         chunk = MIN_PREDICT_CHUNK if n <= MIN_PREDICT_CHUNK else predict_chunk(coefs, dtype)
     if n <= chunk:  # a few rows: per-call overhead matters more than buffers
-        # no job size: a few rows never start a compiled set, but use one already loaded
+        # no job size: one block never starts a compiled set, but uses one already loaded
         return _predict_rows(coefs, intercepts, X, act, kernels or resolve())
-    kernels = kernels or resolve(work=n * sum(W.size for W in coefs))
+    # a fit's work counts forward and backward (6 flops per parameter and row), a
+    # prediction only the forward pass (2): the same flops start a compiled set
+    kernels = kernels or resolve(work=n * sum(W.size for W in coefs) / 3)
     Ws = [W.astype(dtype, copy=False) for W in coefs]
     out = np.empty((n, Ws[-1].shape[1]), dtype)
     hidden = _block_buffers(chunk, [W.shape[1] for W in Ws[:-1]], dtype)
