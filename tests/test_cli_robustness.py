@@ -286,3 +286,28 @@ def test_keep_a_column_twice(files, tmp_path):
     out = tmp_path / "k.parquet"
     assert main(["predict", str(model), str(data), "--keep", "x1,x1", "-o", str(out)]) == 0
     assert list(pd.read_parquet(out).columns) == ["x1", "prediction"]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "inspect", "predict"])
+def test_a_closed_stdout_ends_every_command_quietly_with_141(files, command):
+    """`lrnet evaluate ... | head -1`: rich's own handler exited 1, reading as an error."""
+    import os
+    import subprocess
+    import sys
+
+    data, model = files
+    args = {"evaluate": [model, data], "inspect": [model], "predict": [model, data]}[command]
+    runner = "import sys; from lrnet.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", runner, command, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    # the reader goes away before the command writes (it takes a second to import): its
+    # first write fails, whatever the size of its output
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err
+    assert b"Traceback" not in err and b"error" not in err.lower(), err

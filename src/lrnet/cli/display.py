@@ -54,6 +54,15 @@ class SafeConsole(Console):
         )
         return super()._render_buffer(safe)
 
+    def on_broken_pipe(self) -> None:
+        """A closed stdout (``lrnet evaluate ... | head``): as every command, status 141.
+
+        rich's own handler exits with status 1, which reads as an error; the command
+        line's handler of ``BrokenPipeError`` silences stdout and returns 141.
+        """
+        self.quiet = True
+        raise BrokenPipeError
+
 
 class UserError(ValueError):
     """An error the user can fix; printed as one line, exit code 1."""
