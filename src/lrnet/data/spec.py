@@ -87,7 +87,7 @@ def to_dict(plan: ColumnPlan, transformer: ColumnTransformer, target: str | None
     if plan.logged:
         reading["logged"] = [str(name) for name in plan.logged]
     spec = {
-        "version": 3 if plan.logged else 2 if reading else 1,
+        "version": SPEC_VERSION if plan.logged else 2 if reading else 1,
         "target": target,
         "dropped": dict(plan.dropped),
         "feature_names_out": [str(n) for n in transformer.get_feature_names_out()],
